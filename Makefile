@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install migrate lint format token demo clean
+
+$(BIN)/activate:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/alembic upgrade head
+
+## Start the service on http://127.0.0.1:8000 (docs at /docs). No DATABASE_URL: embedded PostgreSQL in .data/
+run: migrate
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
+
+## Run the whole test suite. No TEST_DATABASE_URL: a throwaway embedded PostgreSQL.
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict app
+	$(BIN)/hadolint Dockerfile
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+token: install
+	@$(BIN)/python -m app.cli token --role $(or $(ROLE),clinician) --org $(or $(ORG),demo) --sub $(or $(SUB),alice)
+
+demo: migrate
+	$(BIN)/python -m app.cli seed-demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,73 @@
+"""JWT verification (and minting, for development and tests) with PyJWT."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from jwt.types import Options
+
+from app.auth.caller import Caller, Role
+from app.config import Settings
+from app.problems import Unauthorized
+
+ALLOWED_ALGORITHMS = ["HS256"]
+_ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+MAX_SUBJECT_LENGTH = 255
+
+
+def verify_token(token: str, settings: Settings) -> Caller:
+    """Check signature, expiry and (when configured) issuer and audience; return the Caller."""
+    required = ["exp", "sub"]
+    if settings.jwt_issuer:
+        required.append("iss")
+    if settings.jwt_audience:
+        required.append("aud")
+    options: Options = {"require": required, "verify_aud": settings.jwt_audience is not None}
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=ALLOWED_ALGORITHMS,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            options=options,
+            leeway=30,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The token has expired.") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("The token is not valid.") from None
+    return _caller_from_claims(claims)
+
+
+def _caller_from_claims(claims: dict[str, Any]) -> Caller:
+    subject, org, role = claims.get("sub"), claims.get("org"), claims.get("role")
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+        raise Unauthorized("The token's `sub` claim is missing or invalid.")
+    if not isinstance(org, str) or not _ORG_PATTERN.fullmatch(org):
+        raise Unauthorized("The token's `org` claim is missing or invalid.")
+    if role not in {r.value for r in Role}:
+        raise Unauthorized("The token's `role` claim must be admin, clinician or client.")
+    return Caller(org_id=org, subject=subject, role=Role(role))
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    role: Role,
+    org: str,
+    subject: str,
+    ttl: timedelta = timedelta(hours=8),
+) -> str:
+    """A signed development token, as the identity provider would issue it."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {"sub": subject, "org": org, "role": role.value, "iat": now}
+    claims["exp"] = now + ttl
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

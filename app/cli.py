@@ -1,0 +1,133 @@
+"""Developer commands.
+
+python -m app.cli token --role clinician --org demo --sub alice
+python -m app.cli seed-demo          # loads a small demo data set through the API itself
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from app.auth.caller import Role
+from app.auth.tokens import mint_token
+from app.config import get_settings
+
+
+def _token(args: argparse.Namespace) -> None:
+    token = mint_token(
+        get_settings(),
+        role=Role(args.role),
+        org=args.org,
+        subject=args.sub,
+        ttl=timedelta(hours=args.hours),
+    )
+    print(token)
+
+
+def _demo_goal(
+    title: str, category: str, measure: dict[str, Any], relevance: str
+) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    return {
+        "title": title,
+        "description": f"{title}, noted in the app the same day so we can review it in session.",
+        "category": category,
+        "measure": measure,
+        "start_date": today.isoformat(),
+        "target_date": (today + timedelta(weeks=12)).isoformat(),
+        "relevance": relevance,
+    }
+
+
+async def _seed(org: str) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from app.main import create_app
+
+    settings = get_settings()
+    app = create_app(settings)
+    token = mint_token(settings, role=Role.CLINICIAN, org=org, subject="alice")
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://demo",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as api,
+    ):
+        client = (
+            (
+                await api.post(
+                    "/v1/clients", json={"display_name": "Demo client", "user_subject": "robin"}
+                )
+            )
+            .raise_for_status()
+            .json()
+        )
+        goals = [
+            _demo_goal(
+                "Write down one feeling and its trigger each evening",
+                "emotional_awareness",
+                {
+                    "name": "Evenings with an entry",
+                    "unit": "evenings per week",
+                    "kind": "count",
+                    "direction": "increase",
+                    "baseline": 1,
+                    "target": 5,
+                },
+                "Spotting anger early helps avoid arguments at home.",
+            ),
+            _demo_goal(
+                "Go to bed by 23:00 on weeknights",
+                "sleep",
+                {
+                    "name": "Weeknights in bed by 23:00",
+                    "unit": "nights per week",
+                    "kind": "count",
+                    "direction": "increase",
+                    "baseline": 1,
+                    "target": 4,
+                },
+                "Tiredness makes the low days lower; a steady bedtime is the first lever.",
+            ),
+        ]
+        for body in goals:
+            goal = (
+                (await api.post(f"/v1/clients/{client['id']}/goals", json=body))
+                .raise_for_status()
+                .json()
+            )
+            await api.post(f"/v1/goals/{goal['id']}/transition", json={"to": "active"})
+    print(f"Demo data loaded in org '{org}': client {client['id']} with {len(goals)} goals.")
+    print(f"Try: python -m app.cli token --role clinician --org {org} --sub alice")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m app.cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    token = commands.add_parser("token", help="print a development token")
+    token.add_argument("--role", choices=[r.value for r in Role], default="clinician")
+    token.add_argument("--org", default="demo")
+    token.add_argument("--sub", default="alice")
+    token.add_argument("--hours", type=float, default=8.0)
+    seed = commands.add_parser("seed-demo", help="load a small demo data set")
+    seed.add_argument("--org", default="demo")
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        _token(args)
+    else:
+        asyncio.run(_seed(args.org))
+
+
+if __name__ == "__main__":
+    main()

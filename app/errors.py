@@ -1,0 +1,200 @@
+"""Every error becomes an RFC 9457 problem here, and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from app.problems import (
+    INTERNAL_ERROR_DETAIL,
+    PROBLEM_BASE,
+    PROBLEM_MEDIA_TYPE,
+    AppError,
+    problem_body,
+)
+
+_log = structlog.get_logger("app.errors")
+
+# Unique constraints a caller can run into, with what to tell them.
+_CONSTRAINT_MESSAGES = {
+    "uq_clients_org_id_external_id": "A client with this external_id already exists.",
+    "uq_clients_org_id_user_subject": "Another client already has this user_subject.",
+    "uq_goals_one_focus_per_client": "Another request made a different goal the focus; retry.",
+}
+_CONNECTION_ERRORS = (OSError, ConnectionError, PoolTimeoutError)
+
+
+def _problem(
+    request: Request, status: int, title: str, type_: str = "about:blank", **extra: Any
+) -> JSONResponse:
+    headers = extra.pop("headers", None)
+    body = problem_body(
+        status=status,
+        title=title,
+        type_=type_,
+        instance=request.url.path,
+        request_id=getattr(request.state, "request_id", None),
+        **extra,
+    )
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, AppError):  # registered for this type only
+        raise exc
+    return _problem(
+        request,
+        exc.status,
+        exc.title,
+        exc.type,
+        detail=exc.detail,
+        headers=exc.headers or None,
+        **exc.extensions,
+    )
+
+
+def _loc(loc: tuple[int | str, ...]) -> list[int | str]:
+    return list(loc)
+
+
+def _is_malformed(loc: list[int | str]) -> bool:
+    """Headers and cursors are protocol, not data: getting them wrong is 400, not 422."""
+    return loc[:1] == ["header"] or loc[:2] == ["query", "cursor"]
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):  # registered for this type only
+        raise exc
+    raw = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in raw):
+        return _problem(
+            request,
+            400,
+            "Malformed JSON",
+            PROBLEM_BASE + "malformed-json",
+            detail="The body is not valid JSON.",
+        )
+    # Never echo the rejected input back: it may be PHI.
+    errors = [
+        {"loc": _loc(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in raw
+    ]
+    if all(_is_malformed(error["loc"]) for error in errors):
+        return _problem(
+            request,
+            400,
+            "Bad request",
+            PROBLEM_BASE + "bad-request",
+            detail="A header or cursor is malformed; see `errors`.",
+            errors=errors,
+        )
+    return _problem(
+        request,
+        422,
+        "Validation error",
+        PROBLEM_BASE + "validation-error",
+        detail="Some fields are missing or invalid; see `errors`.",
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, HTTPException):  # registered for this type only
+        raise exc
+    titles = {404: "Not found", 405: "Method not allowed"}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _problem(
+        request,
+        exc.status_code,
+        titles.get(exc.status_code, "HTTP error"),
+        detail=str(exc.detail),
+        headers=headers or None,
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, IntegrityError):  # registered for this type only
+        raise exc
+    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    detail = _CONSTRAINT_MESSAGES.get(constraint or "", "The change conflicts with existing data.")
+    _log.info("integrity conflict", constraint=constraint)
+    return _problem(request, 409, "Conflict", PROBLEM_BASE + "conflict", detail=detail)
+
+
+async def _stale_data(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(
+        request,
+        412,
+        "Precondition failed",
+        PROBLEM_BASE + "precondition-failed",
+        detail="Someone changed this at the same moment; read it again and retry.",
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not _is_connection_error(exc)
+    ):
+        return await _unexpected(request, exc)
+    _log.warning("database unavailable", error=type(exc).__name__)
+    return _problem(
+        request,
+        503,
+        "Service unavailable",
+        PROBLEM_BASE + "service-unavailable",
+        detail="The database is unavailable; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    return isinstance(exc.orig, _CONNECTION_ERRORS) or isinstance(
+        getattr(exc.orig, "__cause__", None), _CONNECTION_ERRORS
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The type name only: exception messages can carry SQL parameters, i.e. PHI.
+    _log.error("unhandled error", error=type(exc).__name__)
+    return _problem(
+        request,
+        500,
+        "Internal server error",
+        PROBLEM_BASE + "internal",
+        detail=INTERNAL_ERROR_DETAIL,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(StaleDataError, _stale_data)
+    app.add_exception_handler(DBAPIError, _database_error)
+    for error_type in _CONNECTION_ERRORS:
+        app.add_exception_handler(error_type, _database_error)
+    # Anything else is caught by RequestContextMiddleware, which renders a bare 500 problem
+    # without letting the server print a traceback (its message could carry PHI).

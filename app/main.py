@@ -1,0 +1,116 @@
+"""The ASGI application: `app.main:app`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
+
+from app.clients.router import router as clients_router
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.embedded_db import embedded_database_url
+from app.errors import install_problem_handlers
+from app.goals.router import router as goals_router
+from app.health.router import router as health_router
+from app.logging import configure_logging
+from app.middleware import JsonBodyMiddleware, RequestContextMiddleware
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DESCRIPTION = """
+Goals that clients and their therapists set together, made **SMART** (specific, measurable,
+achievable, relevant, time-bound), broken into small steps, and tracked over time.
+
+**Trying it:** run `python -m app.cli token --role clinician --org demo --sub alice`, press
+**Authorize** and paste the token. Every `/v1` call needs it.
+
+Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) `application/problem+json`.
+Anything that belongs to someone you may not see answers 404, exactly like something that does
+not exist.
+"""
+
+TAGS = [
+    {"name": "clients", "description": "People in therapy, and the clinicians on their care team."},
+    {"name": "goals", "description": "SMART goals, their lifecycle and their full history."},
+    {"name": "operations", "description": "Health probes; no authentication."},
+]
+
+
+def schema_head() -> str:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise RuntimeError("No Alembic revisions found")
+    return head
+
+
+async def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(embedded_database_url, PROJECT_ROOT / settings.embedded_db_dir)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings, await database_url(settings))
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.schema_head = await asyncio.to_thread(schema_head)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operationIds (`create_goal`, `list_goals`) for generated clients."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_logs=settings.app_env == "production")
+    app = FastAPIOffline(
+        title="Therapy Goals API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    app.include_router(clients_router)
+    app.include_router(goals_router)
+    app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+        expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,22 @@
+"""Role checks shared by services: function-level authorization answers 403."""
+
+from __future__ import annotations
+
+from app.auth.caller import Caller, Role
+from app.problems import Forbidden, PreconditionFailed
+
+
+def require_role(caller: Caller, *allowed: Role, action: str) -> None:
+    if caller.role not in allowed:
+        names = ", ".join(role.value for role in allowed)
+        raise Forbidden(f"Only {names} may {action}.")
+
+
+def check_version(current: int, expected: int | None, *, what: str) -> None:
+    """Optimistic concurrency: refuse to write over a change the caller has not seen."""
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"The {what} changed since you read it (you sent version {expected}, it is now "
+            f"{current}). Read it again, re-apply your change, and send the new ETag.",
+            current_version=current,
+        )

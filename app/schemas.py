@@ -1,0 +1,84 @@
+"""Building blocks shared by every domain's wire models."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, ClassVar, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+
+class WireModel(BaseModel):
+    """Request bodies: unknown fields are rejected, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# In a PATCH body, `X | Absent` means "send an X or leave the field out": null is refused,
+# and OpenAPI does not offer it.
+Absent = SkipJsonSchema[None]
+
+
+def _iso_date_string(value: object) -> object:
+    # Pydantic would also take 0 or 1700000000 as dates (Unix time); a JSON API should not.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+CalendarDate = Annotated[date, BeforeValidator(_iso_date_string)]
+
+
+class PatchModel(WireModel):
+    """PATCH bodies: absent fields stay as they are; `null` clears only the optional ones."""
+
+    _required: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> Self:
+        for field in self._required & self.model_fields_set:
+            if getattr(self, field) is None:
+                raise ValueError(f"`{field}` cannot be null; leave it out to keep it unchanged")
+        return self
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL cannot store NUL in text or jsonb; other C0 controls (but tab and newlines)
+    # are never meaningful in a goal and only hide text from reviewers.
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# The same rule, told to OpenAPI (and so to generated clients and schemathesis).
+# No control characters but tab and newlines: the validator's rule, for OpenAPI.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+_CLEAN = AfterValidator(_no_control_characters)
+_CLEAN_SCHEMA = Field(json_schema_extra={"pattern": TEXT_PATTERN})
+
+
+def _bounded(max_length: int) -> StringConstraints:
+    return StringConstraints(min_length=1, max_length=max_length)
+
+
+Identifier = Annotated[str, _bounded(255), _CLEAN, _CLEAN_SCHEMA]
+ShortCode = Annotated[str, _bounded(128), _CLEAN, _CLEAN_SCHEMA]
+Name = Annotated[str, _bounded(200), _CLEAN, _CLEAN_SCHEMA]
+LongText = Annotated[str, _bounded(4000), _CLEAN, _CLEAN_SCHEMA]
