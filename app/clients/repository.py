@@ -1,0 +1,84 @@
+"""All SQL about clients and care teams, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.caller import Caller
+from app.clients.models import CareTeamMember, Client
+from app.clients.scope import visible_client_clause
+
+
+class ClientRepository:
+    def __init__(self, session: AsyncSession, caller: Caller) -> None:
+        self.session = session
+        self.caller = caller
+
+    def _visible(self) -> Select[Client]:
+        return select(Client).where(
+            Client.org_id == self.caller.org_id, visible_client_clause(self.caller, Client.id)
+        )
+
+    async def get(self, client_id: uuid.UUID) -> Client | None:
+        result = await self.session.scalars(self._visible().where(Client.id == client_id))
+        return result.one_or_none()
+
+    async def search(
+        self, *, after: uuid.UUID | None, limit: int, external_id: str | None
+    ) -> Sequence[Client]:
+        statement = self._visible().order_by(Client.id).limit(limit)
+        if after is not None:
+            statement = statement.where(Client.id > after)
+        if external_id is not None:
+            statement = statement.where(Client.external_id == external_id)
+        return (await self.session.scalars(statement)).all()
+
+    async def add(self, client: Client) -> Client:
+        self.session.add(client)
+        await self.session.flush()
+        return client
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def care_team(self, client_id: uuid.UUID) -> Sequence[CareTeamMember]:
+        statement = (
+            select(CareTeamMember)
+            .where(
+                CareTeamMember.org_id == self.caller.org_id, CareTeamMember.client_id == client_id
+            )
+            .order_by(CareTeamMember.added_at, CareTeamMember.clinician_subject)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def add_care_team_member(self, client_id: uuid.UUID, clinician_subject: str) -> bool:
+        """Idempotent: True when the clinician was added, False when already on the team."""
+        statement = (
+            insert(CareTeamMember)
+            .values(
+                client_id=client_id,
+                clinician_subject=clinician_subject,
+                org_id=self.caller.org_id,
+                added_by=self.caller.subject,
+            )
+            .on_conflict_do_nothing()
+            .returning(CareTeamMember.client_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def remove_care_team_member(self, client_id: uuid.UUID, clinician_subject: str) -> bool:
+        statement = (
+            delete(CareTeamMember)
+            .where(
+                CareTeamMember.org_id == self.caller.org_id,
+                CareTeamMember.client_id == client_id,
+                CareTeamMember.clinician_subject == clinician_subject,
+            )
+            .returning(CareTeamMember.client_id)
+        )
+        return (await self.session.execute(statement)).first() is not None
