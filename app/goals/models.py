@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, TimestampMixin, utcnow
+from app.goals.lifecycle import LifecycleStatus
+
+
+def _one_of(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+CATEGORIES = [
+    "emotional_awareness",
+    "coping_skills",
+    "healthy_behaviors",
+    "communication",
+    "trauma_recovery",
+    "self_compassion",
+    "relationships",
+    "sleep",
+    "other",
+]
+PRIORITIES = ["high", "medium", "low"]
+ACHIEVEMENT_STATUSES = [
+    "in_progress",
+    "improving",
+    "worsening",
+    "no_change",
+    "achieved",
+    "sustaining",
+    "not_achieved",
+    "no_progress",
+    "not_attainable",
+]
+EXPRESSED_BY = ["client", "clinician"]
+
+
+class Goal(IdMixin, TimestampMixin, Base):
+    __tablename__ = "goals"
+    __table_args__ = (
+        Index(None, "org_id", "client_id", "id"),
+        Index(None, "org_id", "id"),
+        Index(
+            "uq_goals_one_focus_per_client",
+            "client_id",
+            unique=True,
+            postgresql_where=text("is_focus"),
+        ),
+        CheckConstraint(_one_of("category", CATEGORIES), name="category"),
+        CheckConstraint(_one_of("priority", PRIORITIES), name="priority"),
+        CheckConstraint(
+            _one_of("lifecycle_status", [s.value for s in LifecycleStatus]), name="lifecycle_status"
+        ),
+        CheckConstraint(
+            _one_of("achievement_status", ACHIEVEMENT_STATUSES), name="achievement_status"
+        ),
+        CheckConstraint(_one_of("expressed_by", EXPRESSED_BY), name="expressed_by"),
+        CheckConstraint("gas_weight > 0", name="gas_weight_positive"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(8))
+    measure: Mapped[dict[str, Any] | None]
+    start_date: Mapped[date | None]
+    target_date: Mapped[date | None]
+    relevance: Mapped[str | None] = mapped_column(Text)
+    expressed_by: Mapped[str] = mapped_column(String(16))
+    is_focus: Mapped[bool] = mapped_column(default=False)
+    lifecycle_status: Mapped[str] = mapped_column(
+        String(24), default=LifecycleStatus.PROPOSED.value
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    achievement_status: Mapped[str | None] = mapped_column(String(24))
+    gas_levels: Mapped[dict[str, Any] | None]
+    gas_weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_by: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class GoalRevision(IdMixin, Base):
+    """One recorded change of a goal: who, when, which fields from what to what, and why."""
+
+    __tablename__ = "goal_revisions"
+    __table_args__ = (Index(None, "goal_id", "id"),)
+
+    org_id: Mapped[str] = mapped_column(String(64))
+    goal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("goals.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    actor_subject: Mapped[str] = mapped_column(String(255))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changes: Mapped[dict[str, Any]]
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,218 @@
+"""The rules about goals: who may do what, SMART checks, lifecycle moves, focus, revisions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.caller import Caller, Role
+from app.clients.service import ClientService
+from app.db import new_id, utcnow
+from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
+from app.goals.models import Goal, GoalRevision
+from app.goals.repository import GoalFilters, GoalRepository
+from app.goals.schemas import GoalCreate, GoalDraft, GoalRead, GoalState, GoalUpdate
+from app.goals.smart import SmartReport, evaluate_goal
+from app.pagination import split_page
+from app.permissions import check_version, require_role
+from app.problems import Conflict, Forbidden, NotFound, SmartValidationFailed
+
+STAFF = (Role.ADMIN, Role.CLINICIAN)
+# While a goal is in one of these, it must stay SMART: edits that break it are refused.
+MUST_BE_SMART = frozenset({LifecycleStatus.ACTIVE})
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def smart_report(goal_fields: dict[str, Any]) -> SmartReport:
+    return evaluate_goal(goal_fields, today())
+
+
+def to_read(goal: Goal) -> GoalRead:
+    state = GoalState.model_validate(goal).model_dump(mode="json")
+    return GoalRead.model_validate(
+        {
+            **state,
+            "id": goal.id,
+            "client_id": goal.client_id,
+            "status_changed_at": goal.status_changed_at,
+            "smart": smart_report(state),
+            "version": goal.version,
+            "created_at": goal.created_at,
+            "updated_at": goal.updated_at,
+        }
+    )
+
+
+def _snapshot(goal: Goal) -> dict[str, Any]:
+    return GoalState.model_validate(goal).model_dump(mode="json")
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {
+        field: {"before": before.get(field), "after": value}
+        for field, value in after.items()
+        if before.get(field) != value
+    }
+
+
+class GoalService:
+    def __init__(self, session: AsyncSession, caller: Caller) -> None:
+        self.caller = caller
+        self.goals = GoalRepository(session, caller)
+        self.clients = ClientService(session, caller)
+
+    async def get(self, goal_id: uuid.UUID, *, for_update: bool = False) -> Goal:
+        goal = await self.goals.get(goal_id, for_update=for_update)
+        if goal is None:
+            raise NotFound("No goal with this id is visible to you.")
+        return goal
+
+    async def search(
+        self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
+    ) -> tuple[list[Goal], str | None]:
+        if filters.client_id is not None:
+            await self.clients.get(filters.client_id)
+        rows = await self.goals.search(filters, after=after, limit=limit + 1)
+        return split_page(rows, limit, key=lambda goal: goal.id)
+
+    async def create(self, client_id: uuid.UUID, data: GoalCreate) -> Goal:
+        await self.clients.get(client_id)
+        fields = data.model_dump(mode="python")
+        if self.caller.role is Role.CLIENT:
+            fields["expressed_by"] = "client"
+        elif fields["expressed_by"] is None:
+            fields["expressed_by"] = "clinician"
+        goal = Goal(
+            id=new_id(),
+            org_id=self.caller.org_id,
+            client_id=client_id,
+            created_by=self.caller.subject,
+            lifecycle_status=LifecycleStatus.PROPOSED.value,
+            status_changed_at=utcnow(),
+            **fields,
+        )
+        if goal.is_focus:
+            await self._clear_focus(client_id, reason="focus moved to a new goal")
+        self.goals.add(goal)
+        await self.goals.flush()  # the goal row must exist before its revision references it
+        self._record(goal, "created", _diff({}, _snapshot(goal)), reason=None)
+        await self.goals.flush()
+        return goal
+
+    async def update(self, goal_id: uuid.UUID, data: GoalUpdate, if_match: int | None) -> Goal:
+        goal = await self.get(goal_id, for_update=True)
+        changes = data.model_dump(mode="python", exclude_unset=True)
+        self._check_may_edit(goal, changes)
+        check_version(goal.version, if_match, what="goal")
+        before = _snapshot(goal)
+        proposed = {**before, **data.model_dump(mode="json", exclude_unset=True)}
+        if LifecycleStatus(goal.lifecycle_status) in MUST_BE_SMART:
+            self._refuse_new_failures(before, proposed)
+        if changes.get("is_focus") and not goal.is_focus:
+            await self._clear_focus(goal.client_id, reason="focus moved to another goal")
+        for field, value in changes.items():
+            setattr(goal, field, value)
+        diff = _diff(before, _snapshot(goal))
+        if diff:
+            self._record(goal, "updated", diff, reason=None)
+            await self.goals.flush()
+        return goal
+
+    async def transition(
+        self, goal_id: uuid.UUID, target: LifecycleStatus, reason: str | None
+    ) -> Goal:
+        require_role(self.caller, *STAFF, action="change a goal's lifecycle status")
+        goal = await self.get(goal_id, for_update=True)
+        current = LifecycleStatus(goal.lifecycle_status)
+        if not can_transition(current, target):
+            allowed = allowed_targets(current)
+            raise Conflict(
+                f"A goal that is {current.value} cannot become {target.value}.",
+                current=current.value,
+                allowed=[status.value for status in allowed],
+            )
+        before = _snapshot(goal)
+        if target is LifecycleStatus.ACTIVE:
+            self._require_smart(before, "A goal becomes active only once it is SMART.")
+        goal.lifecycle_status = target.value
+        goal.status_reason = reason
+        goal.status_changed_at = utcnow()
+        if target not in OPEN_STATUSES:
+            goal.is_focus = False  # a closed goal cannot be what the client focuses on
+        self._record(goal, "transitioned", _diff(before, _snapshot(goal)), reason=reason)
+        await self.goals.flush()
+        return goal
+
+    async def revisions(
+        self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> tuple[list[GoalRevision], str | None]:
+        await self.get(goal_id)
+        rows = await self.goals.revisions(goal_id, after=after, limit=limit + 1)
+        return split_page(rows, limit, key=lambda revision: revision.id)
+
+    @staticmethod
+    def validate(draft: GoalDraft) -> SmartReport:
+        return smart_report(draft.model_dump(mode="json", exclude_none=True))
+
+    def _check_may_edit(self, goal: Goal, changes: dict[str, Any]) -> None:
+        if self.caller.is_staff:
+            return
+        # A client may still reword their own proposal until a clinician has acted on it.
+        own_proposal = (
+            goal.expressed_by == "client"
+            and goal.lifecycle_status == LifecycleStatus.PROPOSED.value
+        )
+        if not own_proposal:
+            raise Forbidden("Clients may only change goals they proposed, while still proposed.")
+        if "achievement_status" in changes or "expressed_by" in changes:
+            raise Forbidden("Only clinicians may set achievement_status or expressed_by.")
+
+    @staticmethod
+    def _refuse_new_failures(before: dict[str, Any], after: dict[str, Any]) -> None:
+        """An active goal must not be edited into failing a SMART criterion. Criteria that
+        already fail (a target date that has since passed) do not block unrelated edits."""
+        old, new = smart_report(before), smart_report(after)
+        broken = [
+            name
+            for name, result in new.criteria
+            if result.status == "fail" and getattr(old.criteria, name).status != "fail"
+        ]
+        if broken:
+            raise SmartValidationFailed(
+                f"An active goal must stay SMART; this change would fail: {', '.join(broken)}.",
+                smart=new.model_dump(mode="json"),
+            )
+
+    @staticmethod
+    def _require_smart(fields: dict[str, Any], detail: str) -> None:
+        report = smart_report(fields)
+        if not report.passed:
+            raise SmartValidationFailed(detail, smart=report.model_dump(mode="json"))
+
+    async def _clear_focus(self, client_id: uuid.UUID, *, reason: str) -> None:
+        """Only one focus goal per client: the previous one stops being it, on the record."""
+        for previous in await self.goals.focus_goals(client_id):
+            previous.is_focus = False
+            self._record(
+                previous, "updated", {"is_focus": {"before": True, "after": False}}, reason=reason
+            )
+        await self.goals.flush()
+
+    def _record(self, goal: Goal, action: str, changes: dict[str, Any], reason: str | None) -> None:
+        self.goals.add_revision(
+            GoalRevision(
+                org_id=goal.org_id,
+                goal_id=goal.id,
+                action=action,
+                actor_subject=self.caller.subject,
+                actor_role=self.caller.role.value,
+                changes=changes,
+                reason=reason,
+            )
+        )

@@ -1,0 +1,119 @@
+"""Bearer tokens: every way a token can be wrong answers 401 with WWW-Authenticate."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import TEST_JWT_SECRET
+
+ISSUER = "https://idp.example.test/"
+AUDIENCE = "therapy-goals"
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    base: dict[str, Any] = {
+        "sub": "alice",
+        "org": "org-a",
+        "role": "clinician",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload: dict[str, Any], key: str = TEST_JWT_SECRET, **kwargs: Any) -> str:
+    return jwt.encode(payload, key, algorithm="HS256", **kwargs)
+
+
+def unsigned(payload: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        raw = json.dumps(data, default=lambda d: int(d.timestamp())).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
+
+
+@pytest.fixture(scope="module")
+async def strict_http(settings: Settings) -> AsyncIterator[AsyncClient]:
+    """An app that also checks `iss` and `aud`."""
+    strict = settings.model_copy(update={"jwt_issuer": ISSUER, "jwt_audience": AUDIENCE})
+    application = create_app(strict)
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as client,
+    ):
+        yield client
+
+
+async def call(http: AsyncClient, token: str | None, scheme: str = "Bearer") -> Any:
+    headers = {} if token is None else {"Authorization": f"{scheme} {token}"}
+    return await http.get("/v1/clients", headers=headers)
+
+
+async def test_valid_token_is_accepted(strict_http: AsyncClient) -> None:
+    response = await call(strict_http, sign(claims()))
+    assert response.status_code == 200
+
+
+async def test_missing_credentials(strict_http: AsyncClient) -> None:
+    response = await call(strict_http, None)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+BAD_TOKENS = {
+    "alg_none": lambda: unsigned(claims()),
+    "wrong_key": lambda: sign(claims(), key="another-secret-" + "y" * 40),
+    "expired": lambda: sign(claims(exp=datetime.now(UTC) - timedelta(minutes=5))),
+    "missing_exp": lambda: sign(claims(exp=None)),
+    "future_nbf": lambda: sign(claims(nbf=datetime.now(UTC) + timedelta(hours=1))),
+    "wrong_issuer": lambda: sign(claims(iss="https://evil.example/")),
+    "missing_issuer": lambda: sign(claims(iss=None)),
+    "wrong_audience": lambda: sign(claims(aud="someone-else")),
+    "missing_audience": lambda: sign(claims(aud=None)),
+    "missing_sub": lambda: sign(claims(sub=None)),
+    "missing_org": lambda: sign(claims(org=None)),
+    "bad_role": lambda: sign(claims(role="superuser")),
+    "org_too_long": lambda: sign(claims(org="o" * 65)),
+    "garbage": lambda: "not.a.jwt",
+    "hs512": lambda: jwt.encode(claims(), TEST_JWT_SECRET * 2, algorithm="HS512"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(BAD_TOKENS))
+async def test_bad_tokens_are_401(strict_http: AsyncClient, variant: str) -> None:
+    response = await call(strict_http, BAD_TOKENS[variant]())
+    assert response.status_code == 401, variant
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "error=" in response.headers["WWW-Authenticate"]
+
+
+async def test_rs256_token_is_refused_when_only_hs256_is_configured(
+    strict_http: AsyncClient,
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(), private_key, algorithm="RS256")
+    assert (await call(strict_http, token)).status_code == 401
+
+
+async def test_basic_auth_scheme_is_401(strict_http: AsyncClient) -> None:
+    response = await call(strict_http, "YWxpY2U6cGFzcw==", scheme="Basic")
+    assert response.status_code == 401

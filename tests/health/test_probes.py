@@ -1,0 +1,58 @@
+"""Liveness, readiness, and what callers see while the database is down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from app.auth.caller import Role
+from app.auth.tokens import mint_token
+from app.config import Settings
+from app.main import create_app, schema_head
+
+
+async def test_healthz(http: AsyncClient) -> None:
+    response = await http.get("/healthz")
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_schema_head(http: AsyncClient) -> None:
+    response = await http.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "schema_revision": schema_head()}
+
+
+@pytest.fixture
+async def unreachable(settings: Settings) -> AsyncIterator[tuple[AsyncClient, Settings]]:
+    """The app pointed at a port where no PostgreSQL listens."""
+    broken = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/none"}
+    )
+    application = create_app(broken)
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
+    ):
+        yield http, broken
+
+
+async def test_readyz_is_503_without_database(unreachable: tuple[AsyncClient, Settings]) -> None:
+    http, _ = unreachable
+    response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_api_answers_503_with_retry_after_when_database_is_down(
+    unreachable: tuple[AsyncClient, Settings],
+) -> None:
+    http, settings = unreachable
+    token = mint_token(settings, role=Role.ADMIN, org="org-a", subject="root")
+    response = await http.get("/v1/clients", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.json()["title"] == "Service unavailable"

@@ -1,0 +1,127 @@
+"""Every error is an RFC 9457 problem; nothing leaks a traceback or PHI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app.config import Settings
+from app.main import create_app
+from tests.api import Api, smart_goal
+
+PHI_CANARY = "Canary-Patient-Zebra-4417"
+
+
+def assert_problem(response_json: dict[str, object], status: int) -> None:
+    assert {"type", "title", "status"} <= set(response_json)
+    assert response_json["status"] == status
+
+
+async def test_unsupported_media_type_is_415(api: Api) -> None:
+    alice = api.actor()
+    response = await alice.post(
+        "/v1/clients", content=b"display_name=x", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response.json(), 415)
+    form = await alice.post("/v1/clients", data={"display_name": "x"})
+    assert form.status_code == 415
+
+
+async def test_malformed_json_is_400(api: Api) -> None:
+    response = await api.actor().post(
+        "/v1/clients", content=b'{"display_name": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert_problem(response.json(), 400)
+
+
+async def test_validation_problem_lists_errors_without_echoing_input(api: Api) -> None:
+    alice = api.actor()
+    client = await api.client(alice)
+    response = await alice.post(
+        f"/v1/clients/{client['id']}/goals", json=smart_goal(category=PHI_CANARY)
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][0]["loc"] == ["body", "category"]
+    assert {"loc", "msg", "type"} == set(body["errors"][0])
+    assert PHI_CANARY not in response.text
+
+
+async def test_unknown_route_and_method(api: Api) -> None:
+    alice = api.actor()
+    missing = await alice.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong_method = await alice.delete("/v1/goals")
+    assert wrong_method.status_code == 405
+    assert_problem(wrong_method.json(), 405)
+
+
+async def test_malformed_and_unknown_ids_are_404(api: Api) -> None:
+    alice = api.actor()
+    assert (await alice.get("/v1/goals/not-a-uuid")).status_code == 404
+    unknown = await alice.get("/v1/goals/01935c4e-0000-7000-8000-000000000000")
+    assert unknown.status_code == 404
+    assert unknown.json()["instance"] == "/v1/goals/01935c4e-0000-7000-8000-000000000000"
+
+
+async def test_request_id_is_echoed_or_generated(api: Api) -> None:
+    alice = api.actor()
+    echoed = await alice.get("/v1/clients", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["X-Request-ID"] == "abc-123"
+    hostile = await alice.get("/v1/clients", headers={"X-Request-ID": "a\tb" + "x" * 100})
+    assert hostile.headers["X-Request-ID"] != "a\tb" + "x" * 100
+    assert len(hostile.headers["X-Request-ID"]) == 32
+
+
+@pytest.fixture
+async def crashing_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(
+        settings.model_copy(update={"cors_origins": ["https://app.example.test"]})
+    )
+
+    @application.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(f"secret detail {PHI_CANARY}")
+
+    async with LifespanManager(application):
+        yield application
+
+
+async def test_unexpected_error_is_a_bare_500(
+    crashing_app: FastAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transport = ASGITransport(app=crashing_app)
+    async with AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["title"] == "Internal server error"
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    assert PHI_CANARY not in response.text
+    assert "Traceback" not in response.text
+    logged = capsys.readouterr()
+    assert PHI_CANARY not in logged.out + logged.err
+    assert "RuntimeError" in logged.out
+
+
+async def test_cors_allows_configured_origin_only(crashing_app: FastAPI) -> None:
+    transport = ASGITransport(app=crashing_app)
+    async with AsyncClient(transport=transport, base_url="http://test") as http:
+        good = await http.options(
+            "/v1/clients",
+            headers={"Origin": "https://app.example.test", "Access-Control-Request-Method": "GET"},
+        )
+        evil = await http.options(
+            "/v1/clients",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert good.headers["access-control-allow-origin"] == "https://app.example.test"
+    assert "access-control-allow-origin" not in evil.headers
