@@ -17,6 +17,8 @@ from app.auth.caller import Role
 from app.auth.tokens import mint_token
 from app.config import get_settings
 
+DEMO_EXTERNAL_ID = "DEMO-0001"
+
 
 def _token(args: argparse.Namespace) -> None:
     token = mint_token(
@@ -60,15 +62,17 @@ async def _seed(org: str) -> None:
             headers={"Authorization": f"Bearer {token}"},
         ) as api,
     ):
-        client = (
-            (
-                await api.post(
-                    "/v1/clients", json={"display_name": "Demo client", "user_subject": "robin"}
-                )
-            )
-            .raise_for_status()
-            .json()
-        )
+        found = await api.get("/v1/clients", params={"external_id": DEMO_EXTERNAL_ID})
+        existing = found.raise_for_status().json()["items"]
+        if existing:
+            print(f"Demo data is already loaded in org '{org}' (client {existing[0]['id']}).")
+            return
+        demo_client = {
+            "display_name": "Demo client",
+            "external_id": DEMO_EXTERNAL_ID,
+            "user_subject": "robin",
+        }
+        client = (await api.post("/v1/clients", json=demo_client)).raise_for_status().json()
         goals = [
             _demo_goal(
                 "Write down one feeling and its trigger each evening",
@@ -103,9 +107,10 @@ async def _seed(org: str) -> None:
                 .raise_for_status()
                 .json()
             )
-            await api.post(f"/v1/goals/{goal['id']}/transition", json={"to": "active"})
+            activated = await api.post(f"/v1/goals/{goal['id']}/transition", json={"to": "active"})
+            activated.raise_for_status()
     print(f"Demo data loaded in org '{org}': client {client['id']} with {len(goals)} goals.")
-    print(f"Try: python -m app.cli token --role clinician --org {org} --sub alice")
+    print(f"Try: .venv/bin/python -m app.cli token --role clinician --org {org} --sub alice")
 
 
 def main(argv: list[str] | None = None) -> None:

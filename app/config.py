@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
 MIN_SECRET_LENGTH = 32
 
@@ -55,12 +56,15 @@ class Settings(BaseSettings):
                     "APP_ENV=production needs DATABASE_URL; "
                     "the embedded PostgreSQL is for development only."
                 )
-        elif self.jwt_secret == DEVELOPMENT_JWT_SECRET:
-            warnings.warn(
-                "Using the development JWT secret: fine on a laptop, never in production.",
-                stacklevel=2,
-            )
         return self
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.jwt_secret == DEVELOPMENT_JWT_SECRET
+
+    @property
+    def embedded_db_path(self) -> Path:
+        return PROJECT_ROOT / self.embedded_db_dir
 
 
 @lru_cache

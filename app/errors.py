@@ -8,12 +8,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
@@ -22,6 +20,7 @@ from app.problems import (
     AppError,
     problem_body,
 )
+from app.routing import allowed_methods
 
 _log = structlog.get_logger("app.errors")
 
@@ -111,25 +110,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, HTTPException):  # registered for this type only
         raise exc
     titles = {404: "Not found", 405: "Method not allowed"}
+    slugs = {404: "not-found", 405: "method-not-allowed"}
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(_allowed_methods(request))
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return _problem(
         request,
         exc.status_code,
         titles.get(exc.status_code, "HTTP error"),
-        detail=str(exc.detail),
+        PROBLEM_BASE + slugs[exc.status_code] if exc.status_code in slugs else "about:blank",
+        detail="Nothing is here." if exc.status_code == 404 else str(exc.detail),
         headers=headers or None,
     )
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, APIRoute) and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

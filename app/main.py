@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
+import structlog
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from app.clients.router import router as clients_router
-from app.config import Settings, get_settings
+from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.embedded_db import embedded_database_url
 from app.errors import install_problem_handlers
@@ -23,8 +23,6 @@ from app.goals.router import router as goals_router
 from app.health.router import router as health_router
 from app.logging import configure_logging
 from app.middleware import JsonBodyMiddleware, RequestContextMiddleware
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DESCRIPTION = """
 Goals that clients and their therapists set together, made **SMART** (specific, measurable,
@@ -57,7 +55,7 @@ def schema_head() -> str:
 async def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    return await asyncio.to_thread(embedded_database_url, PROJECT_ROOT / settings.embedded_db_dir)
+    return await asyncio.to_thread(embedded_database_url, settings.embedded_db_path)
 
 
 @asynccontextmanager
@@ -80,7 +78,12 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level, json_logs=settings.app_env == "production")
+    production = settings.app_env == "production"
+    configure_logging(settings.log_level, json_logs=production, cache=production)
+    if settings.uses_development_secret:
+        structlog.get_logger("app").warning(
+            "using the development JWT secret: fine on a laptop, never in production"
+        )
     app = FastAPIOffline(
         title="Therapy Goals API",
         version="1.0.0",

@@ -25,7 +25,7 @@ def database_url() -> str:
     if explicit:
         return explicit
     settings = get_settings()
-    return settings.database_url or embedded_database_url(settings.embedded_db_dir)
+    return settings.database_url or embedded_database_url(settings.embedded_db_path)
 
 
 def run_migrations_offline() -> None:

@@ -125,3 +125,15 @@ async def test_cors_allows_configured_origin_only(crashing_app: FastAPI) -> None
         )
     assert good.headers["access-control-allow-origin"] == "https://app.example.test"
     assert "access-control-allow-origin" not in evil.headers
+
+
+async def test_405_lists_every_allowed_method(api: Api) -> None:
+    alice = api.actor()
+    response = await alice.request("OPTIONS", "/v1/clients")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    goal = await alice.delete("/v1/goals/01935c4e-0000-7000-8000-000000000000")
+    assert goal.headers["Allow"] == "GET, PATCH"
+    validate = await alice.get("/v1/goals/validate")
+    assert validate.status_code == 405
+    assert validate.headers["Allow"] == "POST"

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from app.schemas import Absent, Identifier, Name, PatchModel, ReadModel, ShortCode, WireModel
 
@@ -33,6 +33,19 @@ ExternalId = ShortCode
 
 
 class ClientCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "display_name": "R. M.",
+                    "external_id": "MRN-004211",
+                    "user_subject": "auth0|65f1c0",
+                    "timezone": "Europe/London",
+                }
+            ]
+        }
+    )
+
     display_name: Name = Field(examples=["R. M."], description="How the client is shown to staff.")
     external_id: ExternalId | None = Field(
         default=None,
@@ -48,6 +61,7 @@ class ClientCreate(WireModel):
 
 
 class ClientUpdate(PatchModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "America/New_York"}]})
     _required = frozenset({"display_name", "timezone"})
 
     display_name: Name | Absent = None
@@ -57,6 +71,24 @@ class ClientUpdate(PatchModel):
 
 
 class ClientRead(ReadModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a4c2-5b1e-7c3d-9f4a-2b6c8d0e1f23",
+                    "external_id": "MRN-004211",
+                    "display_name": "R. M.",
+                    "user_subject": "auth0|65f1c0",
+                    "timezone": "Europe/London",
+                    "created_at": "2026-11-20T09:30:00Z",
+                    "updated_at": "2026-11-20T09:30:00Z",
+                    "version": 1,
+                }
+            ]
+        },
+    )
+
     id: uuid.UUID
     external_id: str | None
     display_name: str

@@ -227,6 +227,43 @@ class GoalState(ReadModel):
 
 
 class GoalRead(GoalState):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE_GOAL,
+                    "id": "0193a4c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                    "client_id": "0193a4c2-5b1e-7c3d-9f4a-2b6c8d0e1f23",
+                    "expressed_by": "clinician",
+                    "lifecycle_status": "active",
+                    "status_reason": "Agreed in session 3",
+                    "status_changed_at": "2026-12-01T10:00:00Z",
+                    "achievement_status": "in_progress",
+                    "gas_levels": None,
+                    "gas_weight": 1.0,
+                    "smart": {
+                        "score": 5,
+                        "passed": True,
+                        "criteria": {
+                            name: {"status": "pass", "messages": [], "suggestions": []}
+                            for name in (
+                                "specific",
+                                "measurable",
+                                "achievable",
+                                "relevant",
+                                "time_bound",
+                            )
+                        },
+                    },
+                    "version": 3,
+                    "created_at": "2026-11-20T09:31:00Z",
+                    "updated_at": "2026-12-01T10:00:00Z",
+                }
+            ]
+        },
+    )
+
     id: uuid.UUID
     client_id: uuid.UUID
     status_changed_at: datetime
@@ -243,6 +280,25 @@ class FieldChange(BaseModel):
 
 
 class RevisionRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a4c9-0000-7000-8000-00000000a001",
+                    "goal_id": "0193a4c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+                    "action": "transitioned",
+                    "actor_subject": "alice",
+                    "actor_role": "clinician",
+                    "changed_at": "2026-12-01T10:00:00Z",
+                    "changes": [
+                        {"field": "lifecycle_status", "before": "proposed", "after": "active"}
+                    ],
+                    "reason": "Agreed in session 3",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     goal_id: uuid.UUID
     action: Literal["created", "updated", "transitioned"]

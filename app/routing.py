@@ -1,0 +1,35 @@
+"""The app's routes as one flat list, whatever nesting `include_router` produced."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import compile_path
+
+
+@dataclass(frozen=True, slots=True)
+class FlatRoute:
+    path: str  # as declared, with convertors: /v1/goals/{goal_id:uuid}
+    regex: re.Pattern[str]
+    route: APIRoute
+
+
+def flat_routes(app: FastAPI) -> list[FlatRoute]:
+    flat: list[FlatRoute] = []
+    for context in iter_route_contexts(app.router.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path:
+            flat.append(FlatRoute(context.path, compile_path(context.path)[0], route))
+    return flat
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at `path` (for a 405's `Allow` header)."""
+    methods: set[str] = set()
+    for flat in flat_routes(app):
+        if flat.regex.match(path):
+            methods |= flat.route.methods or set()
+    return sorted(methods)

@@ -1,0 +1,60 @@
+"""Settings: production refuses weak secrets; development warns."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import DEVELOPMENT_JWT_SECRET, Settings
+from app.main import PROJECT_ROOT
+
+STRONG = "p" * 48
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_JWT_SECRET, "short-secret"])
+def test_production_refuses_weak_or_development_secret(secret: str) -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings(app_env="production", jwt_secret=secret, database_url="postgresql+asyncpg://x/y")
+
+
+def test_production_needs_a_database_url() -> None:
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
+        Settings(app_env="production", jwt_secret=STRONG, database_url=None)
+
+
+def test_production_with_strong_secret_is_fine() -> None:
+    settings = Settings(
+        app_env="production", jwt_secret=STRONG, database_url="postgresql+asyncpg://x/y"
+    )
+    assert settings.app_env == "production"
+
+
+def test_development_secret_is_allowed_in_development_and_flagged() -> None:
+    settings = Settings(app_env="development", jwt_secret=DEVELOPMENT_JWT_SECRET)
+    assert settings.uses_development_secret
+    assert not Settings(jwt_secret=STRONG).uses_development_secret
+
+
+def test_cors_origins_from_comma_separated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings(jwt_secret=STRONG).cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_service_refuses_to_start_in_production_with_development_secret() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"JWT_SECRET", "DATABASE_URL"}}
+    env.update({"APP_ENV": "production", "DATABASE_URL": "postgresql+asyncpg://x@127.0.0.1:1/y"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import app.main"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "APP_ENV=production needs JWT_SECRET" in result.stderr

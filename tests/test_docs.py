@@ -1,0 +1,65 @@
+"""The OpenAPI document is written for front-end developers, and /docs works offline."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from app.routing import FlatRoute, flat_routes
+
+
+def api_routes(app: FastAPI) -> list[FlatRoute]:
+    return [r for r in flat_routes(app) if r.route.include_in_schema]
+
+
+async def test_every_operation_is_documented(app: FastAPI, http: AsyncClient) -> None:
+    spec = (await http.get("/openapi.json")).json()
+    operations = [
+        (path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
+    ]
+    assert len(operations) == len(api_routes(app))
+    ids = [op["operationId"] for _, _, op in operations]
+    assert len(ids) == len(set(ids))
+    for path, method, op in operations:
+        where = f"{method.upper()} {path}"
+        assert op.get("summary"), where
+        assert len(op.get("description", "")) > 40, where
+        assert op.get("tags"), where
+        assert re.fullmatch(r"[a-z_]+", op["operationId"]), where
+        if path.startswith("/v1/"):
+            assert op.get("security") == [{"HTTPBearer": []}], where
+            assert {"400", "401", "422", "503"} <= set(op["responses"]), where
+            problem = op["responses"]["401"]["content"]
+            assert "application/problem+json" in problem, where
+        if "{" in path and path.startswith("/v1/"):
+            assert "404" in op["responses"], where
+        if "requestBody" in op:
+            body = op["requestBody"]["content"]["application/json"]["schema"]
+            name = body["$ref"].rsplit("/", 1)[-1]
+            component = spec["components"]["schemas"][name]
+            assert component.get("examples"), where
+    scheme = spec["components"]["securitySchemes"]["HTTPBearer"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+
+
+async def test_every_route_is_in_the_spec_and_no_debug_routes(
+    app: FastAPI, http: AsyncClient
+) -> None:
+    spec_paths = set((await http.get("/openapi.json")).json()["paths"])
+    route_paths = {re.sub(r":\w+}", "}", r.path) for r in api_routes(app)}
+    assert route_paths == spec_paths
+
+
+async def test_docs_and_redoc_are_served_without_a_cdn(http: AsyncClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = (await http.get(page)).text
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        scripts = [a for a in assets if a.endswith((".js", ".css"))]
+        assert scripts, page
+        for asset in scripts:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            response = await http.get(asset)
+            assert response.status_code == 200, asset
+            assert len(response.content) > 1000, asset

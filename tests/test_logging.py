@@ -1,0 +1,71 @@
+"""Logs carry ids and a request id on every line, never PHI, tokens or request bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from app.config import Settings
+from app.logging import configure_logging
+from tests.api import Api, smart_goal
+
+CANARIES = {
+    "display_name": "Canary-Name-Quokka-9901",
+    "external_id": "Canary-MRN-Okapi-7702",
+    "title": "Walk the Canary-Title-Axolotl-5503 route every morning",
+    "description": "Canary-Description-Narwhal-6604 before breakfast, with a friend",
+    "relevance": "Canary-Relevance-Pangolin-3305 matters because mornings are the hardest",
+    "reason": "Canary-Reason-Tapir-1106",
+}
+
+
+@pytest.fixture
+def json_logs_at_info(settings: Settings) -> Iterator[None]:
+    """Production-style logging for one test (logging is process-wide)."""
+    configure_logging("INFO", json_logs=True)
+    try:
+        yield
+    finally:
+        configure_logging(settings.log_level, json_logs=False)
+
+
+@pytest.mark.usefixtures("json_logs_at_info")
+async def test_no_phi_or_tokens_in_logs_and_request_id_everywhere(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = api.actor("clinician", sub="alice")
+    capsys.readouterr()
+    client = await api.client(
+        alice, display_name=CANARIES["display_name"], external_id=CANARIES["external_id"]
+    )
+    goal = await api.goal(
+        alice,
+        client["id"],
+        title=CANARIES["title"],
+        description=CANARIES["description"],
+        relevance=CANARIES["relevance"],
+    )
+    url = f"/v1/goals/{goal['id']}"
+    await alice.post(f"{url}/transition", json={"to": "active", "reason": CANARIES["reason"]})
+    await alice.patch(url, json={"description": CANARIES["description"] + " again"})
+    await alice.get(f"{url}/revisions")
+    await alice.get("/v1/clients", params={"external_id": CANARIES["external_id"]})
+    await alice.post(f"/v1/clients/{client['id']}/goals", json=smart_goal(category="nope"))
+    await alice.post("/v1/goals/validate", json={"title": CANARIES["title"]})
+    await api.http.get("/v1/clients", headers={"Authorization": "Bearer " + alice.token[:-3]})
+
+    logged = capsys.readouterr().out
+    lines = [line for line in logged.splitlines() if line.strip()]
+    assert len(lines) >= 9, logged  # one access line per request at least
+    for canary in CANARIES.values():
+        assert canary not in logged
+    assert alice.token not in logged
+    assert alice.token[:-3] not in logged
+    records = [json.loads(line) for line in lines]
+    assert all(record.get("request_id") for record in records), logged
+    access = [record for record in records if record["event"] == "request"]
+    assert len(access) == 9
+    assert {"method", "route", "status", "duration_ms", "org_id", "caller"} <= set(access[1])
+    assert "/v1/goals/{goal_id:uuid}/transition" in {record["route"] for record in access}
