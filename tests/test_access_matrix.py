@@ -1,0 +1,541 @@
+"""Access control as a matrix (SECURITY-TESTS items 1-6, OWASP API1/API3/API5).
+
+One organization (`org-a`) holds the victim: a client record whose own login is `robin`, cared for
+by clinician `alice`, with a goal alice wrote and a goal robin proposed. Everyone else is an
+outsider who must learn nothing about it: not even that it exists.
+
+- BOLA: every route that takes an id (found by introspecting the app, so new routes are covered
+  automatically) x every outsider: the same answer as for a random id, and no row changes.
+- Lists and filters: nothing of the victim's comes back from a list or a filter.
+- BFLA: every mutating route x every role, acting on the caller's own record: 403 or 2xx as the
+  role table says.
+- Mass assignment: server-owned fields in a body are 422, and nothing is written.
+- Excessive exposure: a client sees exactly the documented fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from httpx import Response
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.auth.caller import Role
+from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientRead
+from app.goals.schemas import FieldChange, GoalRead, Measure, RevisionRead
+from app.goals.smart import CriterionReport, SmartCriteria, SmartReport
+from tests.api import Actor, Api, smart_goal
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # FastAPI < 0.137 still copied every included route into `app.routes`.
+
+    def iter_route_contexts(routes: Iterable[Any]) -> Iterator[Any]:  # type: ignore[misc]
+        return iter(routes)
+
+
+RouteKey = tuple[str, str]  # (method, path template as documented, e.g. /v1/goals/{goal_id})
+
+# ---------------------------------------------------------------------------------------------
+# Route introspection
+# ---------------------------------------------------------------------------------------------
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def served_routes(app: FastAPI) -> set[RouteKey]:
+    """Every (method, path) the app serves under /v1.
+
+    Since FastAPI 0.137 `include_router` leaves one opaque `_IncludedRouter` (no `.path`) in
+    `app.routes` instead of copying the routes, so filtering `app.routes` for `APIRoute` finds
+    only /docs and /redoc, and every "is each route covered?" check would pass on an empty set.
+    `iter_route_contexts` is what FastAPI's own OpenAPI generator walks: it flattens the
+    included routers and gives the effective (prefixed) paths.
+    """
+    keys: set[RouteKey] = set()
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(getattr(context, "original_route", context), APIRoute):
+            continue
+        path: str = context.path_format or ""  # `{client_id}`, without the `:uuid` convertor
+        if path.startswith("/v1/"):
+            keys |= {(method, path) for method in context.methods or ()}
+    assert keys, "found no /v1 routes: the introspection is broken, every check would be vacuous"
+    return keys
+
+
+def routes_with_ids(app: FastAPI) -> set[RouteKey]:
+    return {(method, path) for method, path in served_routes(app) if "{" in path}
+
+
+def mutating_routes(app: FastAPI) -> set[RouteKey]:
+    return {(method, path) for method, path in served_routes(app) if method in MUTATING}
+
+
+# ---------------------------------------------------------------------------------------------
+# The request builder: how to call each route. Add a line here when you add a route.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A request that succeeds for someone allowed to make it on the victim's record."""
+
+    body: Callable[[], dict[str, Any]] | None = None
+    path_params: dict[str, str] = field(default_factory=dict)  # non-id path parameters
+
+    def url(self, path: str, ids: dict[str, str]) -> str:
+        return path.format_map({**ids, **self.path_params})
+
+    async def send(self, actor: Actor, method: str, path: str, ids: dict[str, str]) -> Response:
+        kwargs: dict[str, Any] = {} if self.body is None else {"json": self.body()}
+        return await actor.request(method, self.url(path, ids), **kwargs)
+
+
+CARE_TEAM_MEMBER = "/v1/clients/{client_id}/care-team/{clinician_subject}"
+
+PROBES: dict[RouteKey, Probe] = {
+    ("POST", "/v1/clients"): Probe(body=lambda: {"display_name": "Someone new"}),
+    ("GET", "/v1/clients"): Probe(),
+    ("GET", "/v1/clients/{client_id}"): Probe(),
+    ("PATCH", "/v1/clients/{client_id}"): Probe(body=lambda: {"display_name": "Renamed"}),
+    ("GET", "/v1/clients/{client_id}/care-team"): Probe(),
+    ("PUT", CARE_TEAM_MEMBER): Probe(path_params={"clinician_subject": "mallory"}),
+    ("DELETE", CARE_TEAM_MEMBER): Probe(path_params={"clinician_subject": "alice"}),
+    ("POST", "/v1/clients/{client_id}/goals"): Probe(body=smart_goal),
+    ("GET", "/v1/clients/{client_id}/goals"): Probe(),
+    ("GET", "/v1/goals"): Probe(),
+    ("POST", "/v1/goals/validate"): Probe(body=smart_goal),
+    ("GET", "/v1/goals/{goal_id}"): Probe(),
+    # The goal is robin's own proposal, so even robin may PATCH it (but nobody else outside).
+    ("PATCH", "/v1/goals/{goal_id}"): Probe(body=lambda: {"title": "Walk for ten minutes daily"}),
+    ("POST", "/v1/goals/{goal_id}/transition"): Probe(
+        body=lambda: {"to": "cancelled", "reason": "No longer relevant"}
+    ),
+    ("GET", "/v1/goals/{goal_id}/revisions"): Probe(),
+}
+
+STAFF = frozenset({Role.ADMIN, Role.CLINICIAN})
+EVERYONE = frozenset(Role)
+
+# Who may call each mutating route at all (on a record they can see). Per API.md and the
+# services: clients may not create clients, change care teams, PATCH clients or transition
+# goals; they may propose goals for themselves, PATCH their own proposals, and validate drafts.
+MAY_CALL: dict[RouteKey, frozenset[Role]] = {
+    ("POST", "/v1/clients"): STAFF,
+    ("PATCH", "/v1/clients/{client_id}"): STAFF,
+    ("PUT", CARE_TEAM_MEMBER): STAFF,
+    ("DELETE", CARE_TEAM_MEMBER): STAFF,
+    ("POST", "/v1/clients/{client_id}/goals"): EVERYONE,
+    ("POST", "/v1/goals/validate"): EVERYONE,
+    ("PATCH", "/v1/goals/{goal_id}"): EVERYONE,
+    ("POST", "/v1/goals/{goal_id}/transition"): STAFF,
+}
+
+
+def expected_denial(role: Role, route: RouteKey) -> int:
+    """Whatever the id, a role that may never call a route is told 403; otherwise 404."""
+    return 403 if role not in MAY_CALL.get(route, EVERYONE) else 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Database snapshot
+# ---------------------------------------------------------------------------------------------
+
+SNAPSHOT_QUERIES = {
+    "clients": "SELECT * FROM clients ORDER BY id",
+    "care_team_members": "SELECT * FROM care_team_members ORDER BY client_id, clinician_subject",
+    "goals": "SELECT * FROM goals ORDER BY id",
+    "goal_revisions": "SELECT * FROM goal_revisions ORDER BY id",
+}
+
+
+async def snapshot(connection: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables a request could change, in a stable order."""
+    return {
+        table: [tuple(row) for row in await connection.execute(text(query))]
+        for table, query in SNAPSHOT_QUERIES.items()
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def comparable(response: Response) -> dict[str, Any]:
+    """A problem body without what differs per request (`instance` is the URL, so the id)."""
+    body = dict(response.json())
+    body.pop("instance", None)
+    body.pop("request_id", None)
+    return body
+
+
+async def all_items(actor: Actor, url: str, **params: Any) -> list[dict[str, Any]]:
+    """Walk every page of a list."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        response = await actor.get(url, params=query)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def random_ids() -> dict[str, str]:
+    return {"client_id": str(uuid.uuid4()), "goal_id": str(uuid.uuid4())}
+
+
+def assert_exact_fields(data: dict[str, Any], model: type[BaseModel], where: str) -> None:
+    assert set(data) == set(model.model_fields), (
+        f"{where}: extra {sorted(set(data) - set(model.model_fields))}, "
+        f"missing {sorted(set(model.model_fields) - set(data))}"
+    )
+
+
+def assert_goal_shape(goal: dict[str, Any], where: str) -> None:
+    assert_exact_fields(goal, GoalRead, where)
+    assert_exact_fields(goal["smart"], SmartReport, f"{where}.smart")
+    assert_exact_fields(goal["smart"]["criteria"], SmartCriteria, f"{where}.smart.criteria")
+    for name, criterion in goal["smart"]["criteria"].items():
+        assert_exact_fields(criterion, CriterionReport, f"{where}.smart.criteria.{name}")
+    if goal["measure"] is not None:
+        assert_exact_fields(goal["measure"], Measure, f"{where}.measure")
+
+
+# ---------------------------------------------------------------------------------------------
+# The world
+# ---------------------------------------------------------------------------------------------
+
+VICTIM_EXTERNAL_ID = "MRN-VICTIM-0001"
+
+
+@dataclass(frozen=True)
+class World:
+    admin: Actor  # admin of org-a
+    clinician: Actor  # alice, on the victim's care team
+    client_user: Actor  # robin, the victim's own login
+    victim: dict[str, Any]
+    clinician_goal: dict[str, Any]  # written by alice
+    proposal: dict[str, Any]  # proposed by robin
+    outsiders: dict[str, Actor]
+    own_client: dict[str, str]  # outsider name -> a client id they may see
+    own_goal: dict[str, str]  # outsider name -> a goal id they may see
+
+    @property
+    def victim_ids(self) -> dict[str, str]:
+        return {"client_id": self.victim["id"], "goal_id": self.proposal["id"]}
+
+    @property
+    def victim_goal_ids(self) -> set[str]:
+        return {self.clinician_goal["id"], self.proposal["id"]}
+
+    def as_role(self, role: Role) -> Actor:
+        """Someone of this role who may see the victim's record."""
+        return {Role.ADMIN: self.admin, Role.CLINICIAN: self.clinician}.get(role, self.client_user)
+
+
+OUTSIDERS = (
+    "admin of another org",
+    "clinician off the care team",
+    "another client",
+    "same-sub clinician of another org",
+    "same-sub client of another org",
+)
+
+
+@pytest.fixture
+async def world(api: Api) -> World:
+    admin = api.actor("admin", org="org-a", sub="ada")
+    alice = api.actor("clinician", org="org-a", sub="alice")
+    robin = api.actor("client", org="org-a", sub="robin")
+    victim = await api.client(
+        alice, display_name="Victim", external_id=VICTIM_EXTERNAL_ID, user_subject="robin"
+    )
+    clinician_goal = await api.goal(alice, victim["id"])
+    proposal = await api.goal(robin, victim["id"], title="Call my sister once a week")
+
+    # Same org: clinician bob cares for client sam, who has a goal.
+    bob = api.actor("clinician", org="org-a", sub="bob")
+    sam = api.actor("client", org="org-a", sub="sam")
+    sam_record = await api.client(bob, display_name="Sam", user_subject="sam")
+    sam_goal = await api.goal(bob, sam_record["id"])
+
+    # Another org, whose users reuse the victim's subjects ("alice", "robin").
+    zed = api.actor("admin", org="org-b", sub="zed")
+    alice_b = api.actor("clinician", org="org-b", sub="alice")
+    robin_b = api.actor("client", org="org-b", sub="robin")
+    b_record = await api.client(zed, display_name="B", external_id="MRN-B", user_subject="robin")
+    joined = await zed.put(f"/v1/clients/{b_record['id']}/care-team/alice")
+    assert joined.status_code == 201, joined.text
+    b_goal = await api.goal(zed, b_record["id"])
+
+    outsiders = dict(zip(OUTSIDERS, (zed, bob, sam, alice_b, robin_b), strict=True))
+    own_records = (b_record, sam_record, sam_record, b_record, b_record)
+    own_goals = (b_goal, sam_goal, sam_goal, b_goal, b_goal)
+    return World(
+        admin=admin,
+        clinician=alice,
+        client_user=robin,
+        victim=victim,
+        clinician_goal=clinician_goal,
+        proposal=proposal,
+        outsiders=outsiders,
+        own_client={name: r["id"] for name, r in zip(OUTSIDERS, own_records, strict=True)},
+        own_goal={name: g["id"] for name, g in zip(OUTSIDERS, own_goals, strict=True)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. BOLA (OWASP API1): every route with an id x every outsider
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_outsiders_get_the_same_answer_as_for_a_missing_id_and_change_nothing(
+    app: FastAPI, world: World, connection: AsyncConnection
+) -> None:
+    routes = sorted(routes_with_ids(app))
+    uncovered = set(routes) - set(PROBES)
+    assert not uncovered, f"add these routes to PROBES so the BOLA matrix covers them: {uncovered}"
+
+    before = await snapshot(connection)
+    combos = 0
+    for method, path in routes:
+        probe = PROBES[(method, path)]
+        for name, outsider in world.outsiders.items():
+            where = f"{name} {method} {path}"
+            expected = expected_denial(outsider.role, (method, path))
+            foreign = await probe.send(outsider, method, path, world.victim_ids)
+            missing = await probe.send(outsider, method, path, random_ids())
+            assert foreign.status_code == expected, f"{where}: {foreign.text}"
+            assert missing.status_code == expected, f"{where} (random id): {missing.text}"
+            assert comparable(foreign) == comparable(missing), where
+            assert foreign.headers["content-type"] == missing.headers["content-type"], where
+            combos += 1
+    assert await snapshot(connection) == before, "an outsider's request changed the database"
+
+    # The control: the same requests work for someone who may see the record, so the 404s
+    # above are about visibility, not about a broken request.
+    for method, path in routes:
+        response = await PROBES[(method, path)].send(world.admin, method, path, world.victim_ids)
+        assert response.is_success, f"admin {method} {path}: {response.text}"
+
+    assert combos == len(routes) * len(OUTSIDERS)
+    assert combos >= 11 * 5
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Lists and filters (item 3)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+async def test_lists_and_filters_return_nothing_of_the_victims(world: World, name: str) -> None:
+    outsider = world.outsiders[name]
+    victim_id = world.victim["id"]
+
+    filtered = await outsider.get("/v1/goals", params={"client_id": victim_id})
+    missing = await outsider.get("/v1/goals", params={"client_id": str(uuid.uuid4())})
+    assert filtered.status_code == 404, filtered.text
+    assert comparable(filtered) == comparable(missing)
+
+    goals = await all_items(outsider, "/v1/goals")
+    assert world.own_goal[name] in {g["id"] for g in goals}  # the list is not just empty
+    assert not {g["id"] for g in goals} & world.victim_goal_ids
+    assert not [g for g in goals if g["client_id"] == victim_id]
+
+    narrowed = await all_items(
+        outsider,
+        "/v1/goals",
+        lifecycle_status=["proposed", "active"],
+        category=["emotional_awareness"],
+        updated_since="2000-01-01T00:00:00Z",
+    )
+    assert not {g["id"] for g in narrowed} & world.victim_goal_ids
+
+    clients = await all_items(outsider, "/v1/clients")
+    assert world.own_client[name] in {c["id"] for c in clients}
+    assert victim_id not in {c["id"] for c in clients}
+
+    by_external_id = await outsider.get("/v1/clients", params={"external_id": VICTIM_EXTERNAL_ID})
+    assert by_external_id.status_code == 200, by_external_id.text
+    assert by_external_id.json() == {"items": [], "next_cursor": None}
+
+
+async def test_the_victims_own_people_do_see_it_in_lists(world: World) -> None:
+    """The control for the test above: the same lists and filters find the victim's data."""
+    for actor in (world.admin, world.clinician, world.client_user):
+        goals = {g["id"] for g in await all_items(actor, "/v1/goals")}
+        assert world.victim_goal_ids <= goals
+        found = await actor.get("/v1/clients", params={"external_id": VICTIM_EXTERNAL_ID})
+        assert [c["id"] for c in found.json()["items"]] == [world.victim["id"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Function-level authorization (OWASP API5): every mutating route x every role
+# ---------------------------------------------------------------------------------------------
+
+ROLE_CELLS = [(route, role) for route in MAY_CALL for role in Role]
+
+
+async def test_role_table_covers_every_mutating_route(app: FastAPI) -> None:
+    assert mutating_routes(app) == set(MAY_CALL), "update MAY_CALL (and PROBES) for new routes"
+    assert set(MAY_CALL) <= set(PROBES)
+    assert len(ROLE_CELLS) >= 8 * 3
+
+
+@pytest.mark.parametrize(
+    ("route", "role"), ROLE_CELLS, ids=[f"{m} {p} as {r}" for (m, p), r in ROLE_CELLS]
+)
+async def test_role_matrix_on_own_record(
+    world: World, connection: AsyncConnection, route: RouteKey, role: Role
+) -> None:
+    """Each role acts on a record it may see, so the answer is about the role alone."""
+    method, path = route
+    actor = world.as_role(role)
+    before = await snapshot(connection)
+    response = await PROBES[route].send(actor, method, path, world.victim_ids)
+    if role in MAY_CALL[route]:
+        assert response.is_success, response.text
+        # Also shows the snapshot sees the app's writes, so "unchanged" below means something.
+        saves_nothing = route == ("POST", "/v1/goals/validate")
+        assert (await snapshot(connection) == before) is saves_nothing
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["type"].endswith(":forbidden")
+        assert await snapshot(connection) == before
+
+
+@pytest.mark.parametrize(
+    ("goal", "change"),
+    [
+        ("clinician_goal", {"title": "Walk for ten minutes daily"}),
+        ("proposal", {"achievement_status": "achieved"}),
+        ("proposal", {"expressed_by": "clinician"}),
+        ("planned_proposal", {"title": "Walk for ten minutes daily"}),
+    ],
+    ids=["goal-written-by-clinician", "achievement-status", "expressed-by", "no-longer-proposed"],
+)
+async def test_client_may_patch_only_own_proposals_and_not_clinician_fields(
+    world: World, connection: AsyncConnection, goal: str, change: dict[str, Any]
+) -> None:
+    goal_id = world.clinician_goal["id"] if goal == "clinician_goal" else world.proposal["id"]
+    if goal == "planned_proposal":
+        url = f"/v1/goals/{goal_id}/transition"
+        moved = await world.clinician.post(url, json={"to": "planned"})
+        assert moved.status_code == 200, moved.text
+    before = await snapshot(connection)
+    response = await world.client_user.patch(f"/v1/goals/{goal_id}", json=change)
+    assert response.status_code == 403, response.text
+    assert await snapshot(connection) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Mass assignment (item 5)
+# ---------------------------------------------------------------------------------------------
+
+SERVER_OWNED = {
+    "id": "0190c4de-7f3a-7a4b-9e1c-0a1b2c3d4e5f",
+    "org_id": "org-b",
+    "client_id": "0190c4de-7f3a-7a4b-9e1c-0a1b2c3d4e60",
+    "created_by": "mallory",
+    "created_at": "2020-01-01T00:00:00Z",
+    "updated_at": "2020-01-01T00:00:00Z",
+    "deleted_at": "2020-01-01T00:00:00Z",
+    "version": 99,
+    "lifecycle_status": "active",
+    "status": "active",
+    "status_changed_at": "2020-01-01T00:00:00Z",
+    "smart": {"score": 5, "passed": True},
+}
+WRITE_ROUTES: list[RouteKey] = [
+    ("POST", "/v1/clients"),
+    ("PATCH", "/v1/clients/{client_id}"),
+    ("POST", "/v1/clients/{client_id}/goals"),
+    ("PATCH", "/v1/goals/{goal_id}"),
+    ("POST", "/v1/goals/{goal_id}/transition"),
+]
+
+
+@pytest.mark.parametrize("route", WRITE_ROUTES, ids=[f"{m} {p}" for m, p in WRITE_ROUTES])
+@pytest.mark.parametrize("name", SERVER_OWNED)
+async def test_server_owned_fields_in_a_body_are_rejected_and_not_stored(
+    world: World, connection: AsyncConnection, route: RouteKey, name: str
+) -> None:
+    method, path = route
+    probe = PROBES[route]
+    assert probe.body is not None
+    body = {**probe.body(), name: SERVER_OWNED[name]}
+    before = await snapshot(connection)
+    response = await world.admin.request(method, probe.url(path, world.victim_ids), json=body)
+    assert response.status_code == 422, response.text
+    assert {"loc": ["body", name], "type": "extra_forbidden"} in [
+        {"loc": e["loc"], "type": e["type"]} for e in response.json()["errors"]
+    ]
+    assert await snapshot(connection) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Excessive exposure (item 6)
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_a_client_sees_exactly_the_documented_fields(world: World) -> None:
+    robin = world.client_user
+    client_id, proposal_id = world.victim["id"], world.proposal["id"]
+    checked = 0
+
+    def page_of(response: Response, where: str) -> list[dict[str, Any]]:
+        assert response.status_code == 200, f"{where}: {response.text}"
+        assert set(response.json()) == {"items", "next_cursor"}, where
+        return list(response.json()["items"])
+
+    response = await robin.get(f"/v1/clients/{client_id}")
+    assert response.status_code == 200, response.text
+    assert_exact_fields(response.json(), ClientRead, "GET client")
+    checked += 1
+    for item in page_of(await robin.get("/v1/clients"), "GET clients"):
+        assert_exact_fields(item, ClientRead, "GET clients item")
+        checked += 1
+
+    for goal_id in (proposal_id, world.clinician_goal["id"]):
+        response = await robin.get(f"/v1/goals/{goal_id}")
+        assert response.status_code == 200, response.text
+        assert_goal_shape(response.json(), "GET goal")
+        checked += 1
+    for url in ("/v1/goals", f"/v1/clients/{client_id}/goals"):
+        for item in page_of(await robin.get(url), f"GET {url}"):
+            assert_goal_shape(item, f"GET {url} item")
+            checked += 1
+    created = await robin.post(f"/v1/clients/{client_id}/goals", json=smart_goal())
+    assert created.status_code == 201, created.text
+    assert_goal_shape(created.json(), "POST goal")
+    patched = await robin.patch(f"/v1/goals/{proposal_id}", json={"priority": "low"})
+    assert patched.status_code == 200, patched.text
+    assert_goal_shape(patched.json(), "PATCH goal")
+    checked += 2
+
+    team = await robin.get(f"/v1/clients/{client_id}/care-team")
+    assert team.status_code == 200, team.text
+    assert_exact_fields(team.json(), CareTeam, "GET care-team")
+    for member in team.json()["members"]:
+        assert_exact_fields(member, CareTeamMemberRead, "care-team member")
+    checked += 1
+    for revision in page_of(await robin.get(f"/v1/goals/{proposal_id}/revisions"), "revisions"):
+        assert_exact_fields(revision, RevisionRead, "revision")
+        for change in revision["changes"]:
+            assert_exact_fields(change, FieldChange, "revision change")
+        checked += 1
+
+    assert checked >= 12
