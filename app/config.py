@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=100)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    progress_backdate_days: int = Field(
+        default=30, ge=0, description="How long before a goal existed progress may be dated."
+    )
+    review_interval_days: int = Field(
+        default=90, ge=1, description="Goals are reviewed this often."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

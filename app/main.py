@@ -19,10 +19,13 @@ from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.embedded_db import embedded_database_url
 from app.errors import install_problem_handlers
+from app.goal_templates.router import router as templates_router
 from app.goals.router import router as goals_router
 from app.health.router import router as health_router
 from app.logging import configure_logging
 from app.middleware import JsonBodyMiddleware, RequestContextMiddleware
+from app.progress.router import router as progress_router
+from app.steps.router import router as steps_router
 
 DESCRIPTION = """
 Goals that clients and their therapists set together, made **SMART** (specific, measurable,
@@ -39,6 +42,12 @@ not exist.
 TAGS = [
     {"name": "clients", "description": "People in therapy, and the clinicians on their care team."},
     {"name": "goals", "description": "SMART goals, their lifecycle and their full history."},
+    {"name": "steps", "description": "The small steps of a goal's action plan, in order."},
+    {
+        "name": "progress",
+        "description": "Progress events (append-only) and the summaries built from them.",
+    },
+    {"name": "goal templates", "description": "SMART example goals for each area of therapy."},
     {"name": "operations", "description": "Health probes; no authentication."},
 ]
 
@@ -98,6 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(clients_router)
     app.include_router(goals_router)
+    app.include_router(steps_router)
+    app.include_router(progress_router)
+    app.include_router(templates_router)
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(
         CORSMiddleware,

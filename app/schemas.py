@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Self
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,12 +20,23 @@ from pydantic.json_schema import SkipJsonSchema
 
 
 class WireModel(BaseModel):
-    """Request bodies: unknown fields are rejected, so a typo never passes silently."""
+    """Request bodies: unknown fields are rejected, so a typo never passes silently.
+
+    Fields typed `X | Absent` may be left out but not sent as null; list them in `_not_null`.
+    """
 
     model_config = ConfigDict(extra="forbid")
+    _not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _absent_fields_not_null(self) -> Self:
+        for field in self._not_null & self.model_fields_set:
+            if getattr(self, field) is None:
+                raise ValueError(f"`{field}` cannot be null; leave it out instead")
+        return self
 
 
-# In a PATCH body, `X | Absent` means "send an X or leave the field out": null is refused,
+# In a request body, `X | Absent` means "send an X or leave the field out": null is refused,
 # and OpenAPI does not offer it.
 Absent = SkipJsonSchema[None]
 
@@ -44,15 +56,6 @@ CalendarDate = Annotated[date, BeforeValidator(_iso_date_string)]
 
 class PatchModel(WireModel):
     """PATCH bodies: absent fields stay as they are; `null` clears only the optional ones."""
-
-    _required: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _required_fields_not_null(self) -> Self:
-        for field in self._required & self.model_fields_set:
-            if getattr(self, field) is None:
-                raise ValueError(f"`{field}` cannot be null; leave it out to keep it unchanged")
-        return self
 
 
 class ReadModel(BaseModel):
@@ -74,6 +77,21 @@ _CLEAN = AfterValidator(_no_control_characters)
 _CLEAN_SCHEMA = Field(json_schema_extra={"pattern": TEXT_PATTERN})
 
 
+def _json_integer(value: object) -> object:
+    # JSON has one number type: 3.0 is the integer 3, but "3" and true are not numbers.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+# Put it last in an Annotated, after Field(ge=…, le=…), so the bounds stay in the JSON schema.
+WholeNumber = BeforeValidator(_json_integer)
+
+
 def _bounded(max_length: int) -> StringConstraints:
     return StringConstraints(min_length=1, max_length=max_length)
 
@@ -82,3 +100,16 @@ Identifier = Annotated[str, _bounded(255), _CLEAN, _CLEAN_SCHEMA]
 ShortCode = Annotated[str, _bounded(128), _CLEAN, _CLEAN_SCHEMA]
 Name = Annotated[str, _bounded(200), _CLEAN, _CLEAN_SCHEMA]
 LongText = Annotated[str, _bounded(4000), _CLEAN, _CLEAN_SCHEMA]
+
+
+def _rfc3339_string(value: object) -> object:
+    # Pydantic would also take Unix seconds or a date without a time; a JSON API should not.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-11-20T18:30:00Z")
+    return value
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_string)]

@@ -82,3 +82,11 @@ class ClientRepository:
             .returning(CareTeamMember.client_id)
         )
         return (await self.session.execute(statement)).first() is not None
+
+    async def lock(self, client_id: uuid.UUID) -> None:
+        """Serialise changes that span a client's goals (such as which one is the focus)."""
+        await self.session.execute(
+            select(Client.id)
+            .where(Client.org_id == self.caller.org_id, Client.id == client_id)
+            .with_for_update()
+        )

@@ -62,7 +62,7 @@ class ClientCreate(WireModel):
 
 class ClientUpdate(PatchModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"timezone": "America/New_York"}]})
-    _required = frozenset({"display_name", "timezone"})
+    _not_null = frozenset({"display_name", "timezone"})
 
     display_name: Name | Absent = None
     external_id: ExternalId | None = None

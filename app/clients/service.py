@@ -11,7 +11,7 @@ from app.auth.caller import Caller, Role
 from app.clients.models import CareTeamMember, Client
 from app.clients.repository import ClientRepository
 from app.clients.schemas import ClientCreate, ClientUpdate
-from app.pagination import split_page
+from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import NotFound
 
@@ -33,7 +33,7 @@ class ClientService:
         self, *, after: uuid.UUID | None, limit: int, external_id: str | None
     ) -> tuple[list[Client], str | None]:
         rows = await self.clients.search(after=after, limit=limit + 1, external_id=external_id)
-        return split_page(rows, limit, key=lambda client: client.id)
+        return split_page(rows, limit, lambda client: encode_cursor(client.id))
 
     async def create(self, data: ClientCreate) -> Client:
         require_role(self.caller, *STAFF, action="create clients")
@@ -54,6 +54,9 @@ class ClientService:
             setattr(client, field, value)
         await self.clients.flush()
         return client
+
+    async def lock(self, client_id: uuid.UUID) -> None:
+        await self.clients.lock(client_id)
 
     async def care_team(self, client_id: uuid.UUID) -> Sequence[CareTeamMember]:
         await self.get(client_id)

@@ -62,6 +62,10 @@ class Goal(IdMixin, TimestampMixin, Base):
         ),
         CheckConstraint(_one_of("expressed_by", EXPRESSED_BY), name="expressed_by"),
         CheckConstraint("gas_weight > 0", name="gas_weight_positive"),
+        CheckConstraint(
+            _one_of("achievement_status_source", ["clinician", "derived"]),
+            name="achievement_status_source",
+        ),
     )
 
     org_id: Mapped[str] = mapped_column(String(64))
@@ -82,6 +86,9 @@ class Goal(IdMixin, TimestampMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     achievement_status: Mapped[str | None] = mapped_column(String(24))
+    # "clinician" when a clinician set it (it then stays until they clear it), "derived" when
+    # computed from progress, null before either.
+    achievement_status_source: Mapped[str | None] = mapped_column(String(16))
     gas_levels: Mapped[dict[str, Any] | None]
     gas_weight: Mapped[float] = mapped_column(Float, default=1.0)
     created_by: Mapped[str] = mapped_column(String(255))

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller
 from app.clients.scope import visible_client_clause
@@ -84,3 +85,37 @@ class GoalRepository:
         if after is not None:
             statement = statement.where(GoalRevision.id > after)
         return (await self.session.scalars(statement)).all()
+
+    async def set_derived_achievement(self, goal: Goal, status: str) -> None:
+        """Write the derived status without touching `version`: progress being recorded must
+        not make a clinician's pending `If-Match` edit fail."""
+        await self.session.execute(
+            update(Goal)
+            .where(Goal.id == goal.id, Goal.org_id == self.caller.org_id)
+            .values(achievement_status=status, achievement_status_source="derived")
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(goal, "achievement_status", status)
+        set_committed_value(goal, "achievement_status_source", "derived")
+
+    async def open_goals(self, client_id: uuid.UUID, statuses: Sequence[str]) -> Sequence[Goal]:
+        statement = (
+            self._visible()
+            .where(Goal.client_id == client_id, Goal.lifecycle_status.in_(statuses))
+            .order_by(Goal.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def last_staff_revisions(
+        self, goal_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        """When a clinician or admin last changed each goal."""
+        statement = (
+            select(GoalRevision.goal_id, func.max(GoalRevision.changed_at))
+            .where(
+                GoalRevision.goal_id.in_(goal_ids),
+                GoalRevision.actor_role.in_(("admin", "clinician")),
+            )
+            .group_by(GoalRevision.goal_id)
+        )
+        return dict((await self.session.execute(statement)).all())

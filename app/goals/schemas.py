@@ -176,7 +176,7 @@ class GoalUpdate(PatchModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"target_date": "2027-03-31", "priority": "medium"}]}
     )
-    _required = frozenset(
+    _not_null = frozenset(
         {"title", "category", "priority", "is_focus", "gas_weight", "expressed_by"}
     )
 
@@ -227,6 +227,10 @@ class GoalState(ReadModel):
 
 
 class GoalRead(GoalState):
+    achievement_status_source: Literal["clinician", "derived"] | None = Field(
+        description="`clinician` when set by a clinician (it stays until cleared with null); "
+        "`derived` when computed from recorded progress."
+    )
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={

@@ -16,9 +16,10 @@ from app.goals.models import Goal, GoalRevision
 from app.goals.repository import GoalFilters, GoalRepository
 from app.goals.schemas import GoalCreate, GoalDraft, GoalRead, GoalState, GoalUpdate
 from app.goals.smart import SmartReport, evaluate_goal
-from app.pagination import split_page
+from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound, SmartValidationFailed
+from app.progress.summary_service import SummaryService
 
 STAFF = (Role.ADMIN, Role.CLINICIAN)
 # While a goal is in one of these, it must stay SMART: edits that break it are refused.
@@ -41,6 +42,7 @@ def to_read(goal: Goal) -> GoalRead:
             "id": goal.id,
             "client_id": goal.client_id,
             "status_changed_at": goal.status_changed_at,
+            "achievement_status_source": goal.achievement_status_source,
             "smart": smart_report(state),
             "version": goal.version,
             "created_at": goal.created_at,
@@ -66,6 +68,7 @@ class GoalService:
         self.caller = caller
         self.goals = GoalRepository(session, caller)
         self.clients = ClientService(session, caller)
+        self.summaries = SummaryService(session, caller)
 
     async def get(self, goal_id: uuid.UUID, *, for_update: bool = False) -> Goal:
         goal = await self.goals.get(goal_id, for_update=for_update)
@@ -79,7 +82,7 @@ class GoalService:
         if filters.client_id is not None:
             await self.clients.get(filters.client_id)
         rows = await self.goals.search(filters, after=after, limit=limit + 1)
-        return split_page(rows, limit, key=lambda goal: goal.id)
+        return split_page(rows, limit, lambda goal: encode_cursor(goal.id))
 
     async def create(self, client_id: uuid.UUID, data: GoalCreate) -> Goal:
         await self.clients.get(client_id)
@@ -118,10 +121,16 @@ class GoalService:
             await self._clear_focus(goal.client_id, reason="focus moved to another goal")
         for field, value in changes.items():
             setattr(goal, field, value)
+        if "achievement_status" in changes:
+            # A clinician's call stands until they clear it; cleared, progress decides again.
+            goal.achievement_status_source = "clinician" if goal.achievement_status else None
         diff = _diff(before, _snapshot(goal))
         if diff:
             self._record(goal, "updated", diff, reason=None)
             await self.goals.flush()
+        if "achievement_status" in changes and goal.achievement_status is None:
+            client = await self.clients.get(goal.client_id)
+            await self.summaries.refresh_achievement(goal, timezone=client.timezone)
         return goal
 
     async def transition(
@@ -154,7 +163,7 @@ class GoalService:
     ) -> tuple[list[GoalRevision], str | None]:
         await self.get(goal_id)
         rows = await self.goals.revisions(goal_id, after=after, limit=limit + 1)
-        return split_page(rows, limit, key=lambda revision: revision.id)
+        return split_page(rows, limit, lambda revision: encode_cursor(revision.id))
 
     @staticmethod
     def validate(draft: GoalDraft) -> SmartReport:
@@ -196,7 +205,9 @@ class GoalService:
             raise SmartValidationFailed(detail, smart=report.model_dump(mode="json"))
 
     async def _clear_focus(self, client_id: uuid.UUID, *, reason: str) -> None:
-        """Only one focus goal per client: the previous one stops being it, on the record."""
+        """Only one focus goal per client: the previous one stops being it, on the record.
+        Focus switches for one client queue behind each other on the client row."""
+        await self.clients.lock(client_id)
         for previous in await self.goals.focus_goals(client_id):
             previous.is_focus = False
             self._record(

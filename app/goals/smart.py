@@ -64,11 +64,12 @@ _ACTION_WORDS = """
     study clean shower tidy hug thank express label rate review listen sit stand repeat replace give
     send reply respond count unplug switch pack prepare bring drive dance garden lift train yoga gym
     set book sort hold open rest nap smoke vape hike brush floss save pay fill identify challenge
+    follow do keep make climb face catch answer rehearse ground wind
 """
 _STATE_WORDS = """
     happy happier happiness sad sadder sadness unhappy anxious anxiety calm calmer calmness better
     worse good fine okay ok depressed depression stressed stress angry anger upset worried worry
-    nervous scared afraid fear lonely confident confidence relaxed peaceful peace content positive
+    nervous scared afraid lonely confident confidence relaxed peaceful peace content positive
     negative hopeful motivated normal healed healthy healthier fit active productive organised
     organized mindful strong stronger safe overwhelmed irritable guilty guilt ashamed shame
     insecure jealous panic mood moods emotional present worthy enough

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, utcnow
+
+EVENT_KINDS = ["measurement", "step_completed", "note", "session_outcome"]
+EVENT_SOURCES = ["client", "clinician", "integration"]
+EVENT_STATUSES = ["recorded", "retracted"]
+
+
+def _one_of(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ProgressEvent(IdMixin, Base):
+    """Append-only: an event is never changed except to mark it retracted, never deleted."""
+
+    __tablename__ = "progress_events"
+    __table_args__ = (
+        Index(None, "goal_id", "occurred_at", "id"),
+        Index(None, "org_id", "id"),
+        Index(
+            "ix_progress_events_step_completions",
+            "step_id",
+            "occurred_at",
+            postgresql_where="step_id IS NOT NULL",
+        ),
+        CheckConstraint(_one_of("kind", EVENT_KINDS), name="kind"),
+        CheckConstraint(_one_of("source", EVENT_SOURCES), name="source"),
+        CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
+        CheckConstraint("gas_level BETWEEN -2 AND 2", name="gas_level_range"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
+    goal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("goals.id"))
+    step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("action_steps.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    value: Mapped[float | None] = mapped_column(Float)
+    gas_level: Mapped[int | None] = mapped_column(SmallInteger)
+    achievement_status: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[str] = mapped_column(String(255))
+    session_outcome_id: Mapped[uuid.UUID | None]
+    status: Mapped[str] = mapped_column(String(16), default="recorded")
+    retracted_at: Mapped[datetime | None]
+    retracted_by: Mapped[str | None] = mapped_column(String(255))
+    retraction_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,226 @@
+"""The rules about progress: what may be recorded on a goal, by whom, and when."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.caller import Caller, Role
+from app.clients.service import ClientService
+from app.config import Settings
+from app.db import new_id, utcnow
+from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus
+from app.goals.models import Goal
+from app.goals.repository import GoalRepository
+from app.goals.service import GoalService
+from app.pagination import encode_timed_cursor, split_page
+from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
+from app.progress.models import ProgressEvent
+from app.progress.repository import EventFilters, ProgressRepository
+from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
+from app.progress.summary import ProgressSummary, gas_t_score
+from app.progress.summary_service import SummaryService
+from app.steps.models import ActionStep
+from app.steps.repository import StepRepository
+
+CLOCK_SKEW = timedelta(minutes=5)
+CLOSED = frozenset(
+    {LifecycleStatus.CANCELLED, LifecycleStatus.REJECTED, LifecycleStatus.ENTERED_IN_ERROR}
+)
+SOURCE_BY_ROLE = {Role.CLIENT: "client", Role.CLINICIAN: "clinician", Role.ADMIN: "clinician"}
+
+
+def invalid(field: str, message: str) -> UnprocessableContent:
+    """A 422 shaped like request validation errors, for rules that need the goal to check."""
+    return UnprocessableContent(
+        message, errors=[{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    )
+
+
+def check_value(measure: dict[str, Any], value: float) -> None:
+    kind = measure["kind"]
+    if kind == "boolean" and value not in (0, 1):
+        raise invalid("value", "This goal is measured yes/no: send 1 for yes or 0 for no.")
+    if kind == "count" and (value < 0 or value != int(value)):
+        raise invalid("value", "This goal counts things: send a whole number, 0 or more.")
+    if kind == "scale":
+        low, high = measure.get("scale_min"), measure.get("scale_max")
+        if low is not None and high is not None and not low <= value <= high:
+            raise invalid("value", f"This goal's scale runs from {low:g} to {high:g}.")
+
+
+class ProgressService:
+    def __init__(self, session: AsyncSession, caller: Caller, settings: Settings) -> None:
+        self.caller = caller
+        self.settings = settings
+        self.goals = GoalService(session, caller)
+        self.goal_records = GoalRepository(session, caller)
+        self.clients = ClientService(session, caller)
+        self.events = ProgressRepository(session, caller)
+        self.steps = StepRepository(session, caller)
+        self.summaries = SummaryService(session, caller)
+
+    async def record(self, goal_id: uuid.UUID, data: EventCreate) -> ProgressEvent:
+        goal = await self.goals.get(goal_id)
+        self._check_open(goal)
+        if data.achievement_status is not None and not self.caller.is_staff:
+            raise Forbidden("Only clinicians may record an achievement status.")
+        occurred_at = self._check_time(goal, data.occurred_at)
+        self._check_kind(goal, data)
+        if data.kind == "step_completed":
+            step = await self.steps.get(data.step_id) if data.step_id else None
+            if step is None or step.goal_id != goal.id:
+                raise invalid("step_id", "No step of this goal has this id.")
+        event = self._event(
+            goal, occurred_at=occurred_at, **data.model_dump(exclude={"occurred_at"})
+        )
+        self.events.add(event)
+        await self.events.flush()
+        await self._refresh(goal)
+        return event
+
+    async def record_step_completion(self, goal: Goal, step: ActionStep) -> ProgressEvent:
+        """A step marked done is progress too: recorded in the same transaction."""
+        event = self._event(goal, occurred_at=utcnow(), kind="step_completed", step_id=step.id)
+        self.events.add(event)
+        await self.events.flush()
+        return event
+
+    async def get(self, event_id: uuid.UUID) -> ProgressEvent:
+        event = await self.events.get(event_id)
+        if event is None:
+            raise NotFound("No progress event with this id is visible to you.")
+        return event
+
+    async def search(
+        self,
+        goal_id: uuid.UUID,
+        filters: EventFilters,
+        *,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> tuple[list[ProgressEvent], str | None]:
+        await self.goals.get(goal_id)
+        rows = await self.events.search(goal_id, filters, before=before, limit=limit + 1)
+        return split_page(rows, limit, lambda e: encode_timed_cursor(e.occurred_at, e.id))
+
+    async def retract(self, event_id: uuid.UUID, reason: str) -> ProgressEvent:
+        event = await self.events.get(event_id, for_update=True)
+        if event is None:
+            raise NotFound("No progress event with this id is visible to you.")
+        if not self.caller.is_staff and event.recorded_by != self.caller.subject:
+            raise Forbidden("Clients may retract only what they recorded themselves.")
+        if event.status == "retracted":
+            raise Conflict("This event is already retracted.", retracted_at=str(event.retracted_at))
+        event.status = "retracted"
+        event.retracted_at = utcnow()
+        event.retracted_by = self.caller.subject
+        event.retraction_reason = reason
+        await self.events.flush()
+        await self._refresh(await self.goals.get(event.goal_id))
+        return event
+
+    async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary:
+        goal = await self.goals.get(goal_id)
+        client = await self.clients.get(goal.client_id)
+        return (await self.summaries.summaries([goal], timezone=client.timezone))[goal.id]
+
+    async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
+        client = await self.clients.get(client_id)
+        goals = await self.goal_records.open_goals(client.id, [s.value for s in OPEN_STATUSES])
+        figures = await self.summaries.figures(goals, timezone=client.timezone)
+        scored = [
+            (goal.gas_weight, figures.gas_levels[goal.id])
+            for goal in goals
+            if goal.gas_levels and goal.id in figures.gas_levels
+        ]
+        return ClientSummary(
+            client_id=client.id,
+            focus_goal_id=next((goal.id for goal in goals if goal.is_focus), None),
+            goals=[
+                ClientGoalProgress(
+                    goal_id=goal.id,
+                    title=goal.title,
+                    lifecycle_status=LifecycleStatus(goal.lifecycle_status),
+                    is_focus=goal.is_focus,
+                    progress=figures.summaries[goal.id],
+                )
+                for goal in goals
+            ],
+            gas_t_score=gas_t_score(scored),
+            next_review_due=await self._next_review_due(goals),
+        )
+
+    async def _next_review_due(self, goals: Sequence[Goal]) -> date | None:
+        active = [goal for goal in goals if goal.lifecycle_status == LifecycleStatus.ACTIVE.value]
+        if not active:
+            return None
+        ids = [goal.id for goal in active]
+        revised = await self.goal_records.last_staff_revisions(ids)
+        recorded = await self.events.last_clinical_activity(ids)
+        reviews = [
+            max(
+                filter(None, (revised.get(goal.id), recorded.get(goal.id))), default=goal.created_at
+            )
+            for goal in active
+        ]
+        return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
+
+    async def _refresh(self, goal: Goal) -> None:
+        client = await self.clients.get(goal.client_id)
+        await self.summaries.refresh_achievement(goal, timezone=client.timezone)
+
+    def _event(self, goal: Goal, **fields: Any) -> ProgressEvent:
+        return ProgressEvent(
+            id=new_id(),
+            org_id=goal.org_id,
+            client_id=goal.client_id,
+            goal_id=goal.id,
+            source=SOURCE_BY_ROLE[self.caller.role],
+            recorded_by=self.caller.subject,
+            status="recorded",
+            **fields,
+        )
+
+    @staticmethod
+    def _check_open(goal: Goal) -> None:
+        if LifecycleStatus(goal.lifecycle_status) in CLOSED:
+            raise Conflict(
+                f"The goal is {goal.lifecycle_status}; progress can no longer be recorded on it."
+            )
+
+    def _check_time(self, goal: Goal, occurred_at: datetime | None) -> datetime:
+        now = datetime.now(UTC)
+        if occurred_at is None:
+            return now
+        if occurred_at > now + CLOCK_SKEW:
+            raise invalid("occurred_at", "This is in the future; record progress once it happened.")
+        earliest = goal.created_at - timedelta(days=self.settings.progress_backdate_days)
+        if occurred_at < earliest:
+            raise invalid(
+                "occurred_at",
+                f"Progress may be dated at most {self.settings.progress_backdate_days} days "
+                "before the goal was created.",
+            )
+        return occurred_at
+
+    @staticmethod
+    def _check_kind(goal: Goal, data: EventCreate) -> None:
+        if data.kind == "measurement":
+            if goal.measure is None:
+                raise invalid("kind", "This goal has no measure yet; add one to the goal first.")
+            if data.value is None:
+                raise invalid("value", "A measurement needs a value.")
+            check_value(goal.measure, data.value)
+        elif data.value is not None:
+            raise invalid("value", "Only measurements carry a value.")
+        if data.kind == "note" and not data.note:
+            raise invalid("note", "A note needs its text.")
+        if data.kind != "step_completed" and data.step_id is not None:
+            raise invalid("step_id", "Only step_completed events point at a step.")
+        if data.gas_level is not None and not goal.gas_levels:
+            raise invalid("gas_level", "This goal has no GAS levels to score against.")

@@ -1,0 +1,71 @@
+"""All SQL about action-plan steps, scoped to the clients the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import cast
+
+from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.auth.caller import Caller
+from app.clients.scope import visible_client_clause
+from app.steps.models import ActionStep
+
+# Positions are moved out of the way before being renumbered, so that the unique index on
+# (goal_id, position) never sees two live steps at one position, even mid-statement.
+_PARKING_OFFSET = 1_000_000
+
+
+class StepRepository:
+    def __init__(self, session: AsyncSession, caller: Caller) -> None:
+        self.session = session
+        self.caller = caller
+
+    def _visible(self) -> Select[ActionStep]:
+        return select(ActionStep).where(
+            ActionStep.org_id == self.caller.org_id,
+            ActionStep.deleted_at.is_(None),
+            visible_client_clause(self.caller, ActionStep.client_id),
+        )
+
+    async def get(self, step_id: uuid.UUID) -> ActionStep | None:
+        statement = self._visible().where(ActionStep.id == step_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:
+        statement = (
+            self._visible().where(ActionStep.goal_id == goal_id).order_by(ActionStep.position)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    def add(self, step: ActionStep) -> None:
+        self.session.add(step)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def renumber(self, goal_id: uuid.UUID, ordered: Sequence[ActionStep]) -> None:
+        """Give `ordered` positions 0..n-1. Positions are housekeeping, not an edit of the other
+        steps, so this does not bump their versions."""
+        changed = [(step, index) for index, step in enumerate(ordered) if step.position != index]
+        if not changed:
+            return
+        ids = [step.id for step, _ in changed]
+        await self.session.execute(
+            update(ActionStep)
+            .where(ActionStep.goal_id == goal_id, ActionStep.id.in_(ids))
+            .values(position=ActionStep.position + _PARKING_OFFSET)
+            .execution_options(synchronize_session=False)
+        )
+        table = cast(Table, ActionStep.__table__)  # Core executemany by id, not ORM bulk
+        await self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("step_id"))
+            .values(position=bindparam("new_position")),
+            [{"step_id": step.id, "new_position": index} for step, index in changed],
+        )
+        for step, index in changed:
+            set_committed_value(step, "position", index)

@@ -1,0 +1,93 @@
+"""HTTP for action-plan steps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from app.auth.dependencies import CallerDep, SettingsDep
+from app.db import SessionDep
+from app.http import IfMatchHeader, etag, parse_if_match
+from app.problems import problem_responses
+from app.steps.schemas import StepCreate, StepList, StepRead, StepUpdate
+from app.steps.service import StepService
+
+router = APIRouter(tags=["steps"])
+
+
+def get_step_service(session: SessionDep, caller: CallerDep, settings: SettingsDep) -> StepService:
+    return StepService(session, caller, settings)
+
+
+StepServiceDep = Annotated[StepService, Depends(get_step_service)]
+
+
+def _step_response(step_read: StepRead, response: Response) -> StepRead:
+    response.headers["ETag"] = etag(step_read.version)
+    return step_read
+
+
+@router.post(
+    "/v1/goals/{goal_id:uuid}/steps",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a step to a goal's action plan",
+    responses=problem_responses(403, 404, 409, 415),
+)
+async def create_step(
+    goal_id: uuid.UUID, body: StepCreate, service: StepServiceDep, response: Response
+) -> StepRead:
+    """A new step goes last unless you give `position`; the steps after it move down one.
+    Clinicians and admins only. A plan holds at most 100 steps (409 past that)."""
+    step = await service.create(goal_id, body)
+    response.headers["Location"] = f"/v1/steps/{step.id}"
+    return _step_response(StepRead.model_validate(step), response)
+
+
+@router.get(
+    "/v1/goals/{goal_id:uuid}/steps",
+    summary="A goal's action plan, in order",
+    responses=problem_responses(404),
+)
+async def list_steps(goal_id: uuid.UUID, service: StepServiceDep) -> StepList:
+    """Every step of the plan in `position` order (0, 1, 2, …, no gaps)."""
+    steps = await service.plan(goal_id)
+    return StepList(items=[StepRead.model_validate(step) for step in steps])
+
+
+@router.get("/v1/steps/{step_id:uuid}", summary="Get a step", responses=problem_responses(404))
+async def get_step(step_id: uuid.UUID, service: StepServiceDep, response: Response) -> StepRead:
+    """One step; its `ETag` is what `If-Match` wants when you change it."""
+    return _step_response(StepRead.model_validate(await service.get(step_id)), response)
+
+
+@router.patch(
+    "/v1/steps/{step_id:uuid}",
+    summary="Change a step, tick it off, or move it",
+    responses=problem_responses(403, 404, 409, 412, 415),
+)
+async def update_step(
+    step_id: uuid.UUID,
+    body: StepUpdate,
+    service: StepServiceDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> StepRead:
+    """Clients may change only `status` on their own goals; clinicians and admins may change
+    everything. `status: done` sets `completed_at` and records a `step_completed` progress event;
+    leaving `done` clears `completed_at`. A new `position` moves the step and renumbers the rest."""
+    step = await service.update(step_id, body, parse_if_match(if_match))
+    return _step_response(StepRead.model_validate(step), response)
+
+
+@router.delete(
+    "/v1/steps/{step_id:uuid}",
+    summary="Remove a step from the plan",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(403, 404),
+)
+async def delete_step(step_id: uuid.UUID, service: StepServiceDep) -> None:
+    """The step leaves the plan and the others close the gap. Progress recorded against it is
+    kept. Clinicians and admins only."""
+    await service.delete(step_id)

@@ -1,0 +1,114 @@
+"""The rules about action plans: who may edit them, dense positions, completion."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.caller import Caller, Role
+from app.config import Settings
+from app.db import new_id, utcnow
+from app.goals.models import Goal
+from app.goals.service import GoalService
+from app.permissions import check_version, require_role
+from app.problems import Conflict, Forbidden, NotFound
+from app.progress.service import ProgressService
+from app.steps.models import ActionStep
+from app.steps.repository import StepRepository
+from app.steps.schemas import MAX_STEPS_PER_GOAL, StepCreate, StepUpdate
+
+STAFF = (Role.ADMIN, Role.CLINICIAN)
+
+
+class StepService:
+    def __init__(self, session: AsyncSession, caller: Caller, settings: Settings) -> None:
+        self.caller = caller
+        self.steps = StepRepository(session, caller)
+        self.goals = GoalService(session, caller)
+        self.progress = ProgressService(session, caller, settings)
+
+    async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:
+        await self.goals.get(goal_id)
+        return await self.steps.plan(goal_id)
+
+    async def get(self, step_id: uuid.UUID) -> ActionStep:
+        step = await self.steps.get(step_id)
+        if step is None:
+            raise NotFound("No step with this id is visible to you.")
+        return step
+
+    async def create(self, goal_id: uuid.UUID, data: StepCreate) -> ActionStep:
+        require_role(self.caller, *STAFF, action="edit action plans")
+        goal = await self._lock_plan(goal_id)
+        plan = list(await self.steps.plan(goal.id))
+        if len(plan) >= MAX_STEPS_PER_GOAL:
+            raise Conflict(f"A plan holds at most {MAX_STEPS_PER_GOAL} steps.")
+        fields = data.model_dump(mode="json", exclude={"position"})
+        step = ActionStep(
+            id=new_id(),
+            org_id=goal.org_id,
+            client_id=goal.client_id,
+            goal_id=goal.id,
+            created_by=self.caller.subject,
+            status="todo",
+            position=len(plan),
+            **{**fields, "due_date": data.due_date},
+        )
+        self.steps.add(step)
+        await self.steps.flush()
+        if data.position is not None and data.position < len(plan):
+            plan.insert(data.position, step)
+            await self.steps.renumber(goal.id, plan)
+        return step
+
+    async def update(
+        self, step_id: uuid.UUID, data: StepUpdate, if_match: int | None
+    ) -> ActionStep:
+        step = await self.get(step_id)
+        changes = data.model_dump(exclude_unset=True)
+        if not self.caller.is_staff and set(changes) - {"status"}:
+            raise Forbidden("Clients may change only a step's status; the plan is the clinician's.")
+        goal = await self._lock_plan(step.goal_id)
+        check_version(step.version, if_match, what="step")
+        position = changes.pop("position", None)
+        if "status" in changes:
+            await self._change_status(goal, step, changes.pop("status"))
+        if "recurrence" in changes:
+            changes["recurrence"] = data.model_dump(mode="json")["recurrence"]
+        for field, value in changes.items():
+            setattr(step, field, value)
+        await self.steps.flush()
+        if position is not None and position != step.position:
+            await self._move(goal, step, position)
+        return step
+
+    async def delete(self, step_id: uuid.UUID) -> None:
+        require_role(self.caller, *STAFF, action="edit action plans")
+        step = await self.get(step_id)
+        goal = await self._lock_plan(step.goal_id)
+        step.deleted_at = utcnow()
+        await self.steps.flush()
+        await self.steps.renumber(goal.id, await self.steps.plan(goal.id))
+
+    async def _lock_plan(self, goal_id: uuid.UUID) -> Goal:
+        """Edits of one plan queue behind each other (the goal row is their lock), so that two
+        concurrent moves can never leave two steps at one position."""
+        return await self.goals.get(goal_id, for_update=True)
+
+    async def _move(self, goal: Goal, step: ActionStep, position: int) -> None:
+        plan = [s for s in await self.steps.plan(goal.id) if s.id != step.id]
+        plan.insert(min(position, len(plan)), step)
+        await self.steps.renumber(goal.id, plan)
+
+    async def _change_status(self, goal: Goal, step: ActionStep, status: Any) -> None:
+        if status == step.status:
+            return
+        if status == "done":
+            step.completed_at = utcnow()
+            await self.progress.record_step_completion(goal, step)
+        else:
+            step.completed_at = None
+        step.status = status

@@ -1,0 +1,222 @@
+"""Progress events through HTTP: validation against the goal, append-only, retraction, paging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.api import Actor, Api, smart_goal
+
+
+@pytest.fixture
+def alice(api: Api) -> Actor:
+    return api.actor("clinician", sub="alice")
+
+
+@pytest.fixture
+def robin(api: Api) -> Actor:
+    return api.actor("client", sub="robin")
+
+
+@pytest.fixture
+async def client_id(api: Api, alice: Actor) -> str:
+    return str((await api.client(alice, user_subject="robin"))["id"])
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+SCALE = {
+    "name": "Anxiety before meetings",
+    "unit": "points",
+    "kind": "scale",
+    "direction": "decrease",
+    "baseline": 8,
+    "target": 4,
+    "scale_min": 0,
+    "scale_max": 10,
+}
+GAS = {"-2": "a", "-1": "b", "0": "c", "1": "d", "2": "e"}
+
+
+async def make_goal(api: Api, alice: Actor, client_id: str, **overrides: Any) -> str:
+    return str((await api.goal(alice, client_id, **overrides))["id"])
+
+
+async def test_client_records_a_measurement(
+    api: Api, alice: Actor, robin: Actor, client_id: str
+) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    response = await robin.post(
+        f"/v1/goals/{goal_id}/progress-events",
+        json={"kind": "measurement", "value": 3, "note": "good week"},
+    )
+    assert response.status_code == 201, response.text
+    event = response.json()
+    assert event["source"] == "client"
+    assert event["recorded_by"] == "robin"
+    assert event["status"] == "recorded"
+    assert response.headers["Location"] == f"/v1/progress-events/{event['id']}"
+    assert (await alice.get(f"/v1/progress-events/{event['id']}")).json() == event
+
+
+@pytest.mark.parametrize(
+    ("measure", "value"),
+    [
+        (SCALE, 11),
+        (SCALE, -1),
+        ({**SCALE, "kind": "boolean", "direction": "increase", "baseline": 0, "target": 1}, 2),
+        ({**SCALE, "kind": "count", "direction": "increase", "baseline": 1, "target": 5}, -1),
+        ({**SCALE, "kind": "count", "direction": "increase", "baseline": 1, "target": 5}, 2.5),
+    ],
+)
+async def test_values_are_checked_against_the_measure(
+    api: Api, alice: Actor, client_id: str, measure: dict[str, Any], value: float
+) -> None:
+    goal_id = await make_goal(api, alice, client_id, measure=measure)
+    response = await alice.post(
+        f"/v1/goals/{goal_id}/progress-events", json={"kind": "measurement", "value": value}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "value"]
+
+
+async def test_event_rules(api: Api, alice: Actor, robin: Actor, client_id: str) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    url = f"/v1/goals/{goal_id}/progress-events"
+    now = datetime.now(UTC)
+    bad = [
+        {"kind": "measurement"},
+        {"kind": "note"},
+        {"kind": "note", "note": "x", "value": 1},
+        {"kind": "measurement", "value": 2, "gas_level": 1},
+        {"kind": "measurement", "value": 2, "occurred_at": iso(now + timedelta(hours=1))},
+        {"kind": "measurement", "value": 2, "occurred_at": iso(now - timedelta(days=400))},
+        {"kind": "measurement", "value": 2, "occurred_at": "2026-11-20"},
+        {"kind": "measurement", "value": 2, "occurred_at": 1764000000},
+        {"kind": "measurement", "value": "2"},
+        {"kind": "session_outcome", "note": "x"},
+        {"kind": "step_completed"},
+        {"kind": "step_completed", "step_id": "01935c4e-0000-7000-8000-000000000000"},
+        {"kind": "measurement", "value": 2, "source": "clinician"},
+    ]
+    for body in bad:
+        response = await alice.post(url, json=body)
+        assert response.status_code == 422, (body, response.text)
+    skew = await alice.post(
+        url,
+        json={"kind": "measurement", "value": 2, "occurred_at": iso(now + timedelta(minutes=4))},
+    )
+    assert skew.status_code == 201
+    judged = await robin.post(
+        url, json={"kind": "note", "note": "x", "achievement_status": "achieved"}
+    )
+    assert judged.status_code == 403
+    assert len((await alice.get(url)).json()["items"]) == 1
+
+
+async def test_gas_level_only_on_goals_with_levels(api: Api, alice: Actor, client_id: str) -> None:
+    goal_id = await make_goal(api, alice, client_id, gas_levels=GAS)
+    url = f"/v1/goals/{goal_id}/progress-events"
+    ok = await alice.post(url, json={"kind": "note", "note": "session", "gas_level": 1})
+    assert ok.status_code == 201
+    assert (
+        await alice.post(url, json={"kind": "note", "note": "x", "gas_level": 3})
+    ).status_code == 422
+
+
+async def test_retract_marks_and_never_deletes(
+    api: Api, alice: Actor, robin: Actor, client_id: str
+) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    own = (
+        await robin.post(
+            f"/v1/goals/{goal_id}/progress-events", json={"kind": "measurement", "value": 3}
+        )
+    ).json()
+    theirs = (
+        await alice.post(
+            f"/v1/goals/{goal_id}/progress-events", json={"kind": "measurement", "value": 4}
+        )
+    ).json()
+    assert (
+        await robin.post(f"/v1/progress-events/{theirs['id']}/retract", json={"reason": "no"})
+    ).status_code == 403
+    retracted = await robin.post(
+        f"/v1/progress-events/{own['id']}/retract", json={"reason": "wrong goal"}
+    )
+    assert retracted.status_code == 200
+    body = retracted.json()
+    assert (body["status"], body["retracted_by"], body["retraction_reason"]) == (
+        "retracted",
+        "robin",
+        "wrong goal",
+    )
+    again = await alice.post(f"/v1/progress-events/{own['id']}/retract", json={"reason": "x"})
+    assert again.status_code == 409
+    listed = (await alice.get(f"/v1/goals/{goal_id}/progress-events")).json()["items"]
+    assert {e["id"] for e in listed} == {own["id"], theirs["id"]}
+    summary = (await alice.get(f"/v1/goals/{goal_id}/progress")).json()
+    assert summary["latest_value"] == 4
+    assert summary["event_count"] == 1
+
+
+async def test_closed_goals_take_no_progress(api: Api, alice: Actor, client_id: str) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    await alice.post(f"/v1/goals/{goal_id}/transition", json={"to": "cancelled"})
+    response = await alice.post(
+        f"/v1/goals/{goal_id}/progress-events", json={"kind": "measurement", "value": 3}
+    )
+    assert response.status_code == 409
+
+
+async def test_measurement_needs_a_measure(api: Api, alice: Actor, client_id: str) -> None:
+    body = smart_goal()
+    del body["measure"]
+    goal = (await alice.post(f"/v1/clients/{client_id}/goals", json=body)).json()
+    response = await alice.post(
+        f"/v1/goals/{goal['id']}/progress-events", json={"kind": "measurement", "value": 3}
+    )
+    assert response.status_code == 422
+
+
+async def test_paging_newest_first_with_filters(api: Api, alice: Actor, client_id: str) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    url = f"/v1/goals/{goal_id}/progress-events"
+    start = datetime.now(UTC) - timedelta(days=20)
+    created = []
+    for day in range(15):
+        kind = (
+            {"kind": "note", "note": f"day {day}"}
+            if day % 5 == 0
+            else {"kind": "measurement", "value": day % 6}
+        )
+        body = {**kind, "occurred_at": iso(start + timedelta(days=day))}
+        created.append((await alice.post(url, json=body)).json()["id"])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 4}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await alice.get(url, params=params)).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(created))
+    notes = (await alice.get(url, params={"kind": "note"})).json()["items"]
+    assert len(notes) == 3
+    window = await alice.get(
+        url,
+        params={
+            "occurred_after": iso(start + timedelta(days=9, hours=12)),
+            "occurred_before": iso(start + timedelta(days=12, hours=12)),
+        },
+    )
+    assert len(window.json()["items"]) == 3
+    bad_cursor = await alice.get(url, params={"cursor": "short"})
+    assert bad_cursor.status_code == 400

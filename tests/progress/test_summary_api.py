@@ -1,0 +1,159 @@
+"""Progress summaries through HTTP: a worked example checked by hand, and bounded queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from tests.api import Actor, Api, today_plus
+
+GAS = {"-2": "none", "-1": "some", "0": "expected", "1": "more", "2": "much more"}
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@contextmanager
+def count_queries(app: FastAPI) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def alice(api: Api) -> Actor:
+    return api.actor("clinician", sub="alice")
+
+
+async def test_worked_example(api: Api, alice: Actor) -> None:
+    client = await api.client(alice)
+    goal = await api.goal(
+        alice,
+        client["id"],
+        start_date=today_plus(-28),
+        target_date=today_plus(56),
+        gas_levels=GAS,
+    )
+    url = f"/v1/goals/{goal['id']}"
+    now = datetime.now(UTC)
+    for days_ago, value in ((21, 1), (14, 2), (7, 2), (1, 3)):
+        body = {
+            "kind": "measurement",
+            "value": value,
+            "occurred_at": iso(now - timedelta(days=days_ago)),
+        }
+        assert (await alice.post(f"{url}/progress-events", json=body)).status_code == 201
+    await alice.post(
+        f"{url}/progress-events", json={"kind": "note", "note": "session", "gas_level": 1}
+    )
+    await alice.post(f"{url}/steps", json={"title": "one"})
+    step = (await alice.post(f"{url}/steps", json={"title": "two"})).json()
+    await alice.patch(f"/v1/steps/{step['id']}", json={"status": "done"})
+
+    summary = (await alice.get(f"{url}/progress")).json()
+    # By hand: baseline 1, target 5 (count, increase), 84 days from start to target.
+    assert summary["baseline"] == 1
+    assert summary["target"] == 5
+    assert summary["latest_value"] == 3
+    # (3 - 1) / (5 - 1) = 50 %
+    assert summary["percent_complete"] == pytest.approx(50)
+    # today is 28 of 84 days in: 1 + 4 * 28/84 = 2.333…
+    assert summary["expected_value_today"] == pytest.approx(1 + 4 * 28 / 84, abs=0.01)
+    assert summary["on_track"] is True
+    # Least squares over x = weeks (-3, -2, -1, -1/7), y = (1, 2, 2, 3):
+    # mean x = -1.5357, mean y = 2; deviations x: -1.4643, -0.4643, 0.5357, 1.3929;
+    # Sxy = 1.4643 + 1.3929 = 2.8571; Sxx = 2.1441 + 0.2156 + 0.2870 + 1.9401 = 4.5867;
+    # slope = 2.8571 / 4.5867 = 0.6229 per week.
+    assert summary["trend"]["slope_per_week"] == pytest.approx(0.6229, abs=0.005)
+    assert summary["trend"]["direction"] == "improving"
+    # The line is at about 2.9 now and reaches 5 about 2.1 / 0.62 ≈ 3.4 weeks from now.
+    projected = datetime.fromisoformat(summary["projected_achievement_date"]).date()
+    assert now.date() + timedelta(days=14) <= projected <= now.date() + timedelta(days=35)
+    assert summary["steps"] == {"total": 2, "done": 1, "completion_rate": 0.5}
+    assert summary["event_count"] == 6  # 4 measurements, 1 note, 1 step completion
+    assert summary["achievement_status"] == "improving"
+    assert summary["achievement_status_source"] == "derived"
+    assert summary["gas_t_score"] == pytest.approx(60)  # 50 + 10 * 1
+    assert (await alice.get(url)).json()["achievement_status"] == "improving"
+
+
+async def test_clinician_status_wins_until_cleared(api: Api, alice: Actor) -> None:
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+    await alice.patch(url, json={"achievement_status": "not_attainable"})
+    await alice.post(f"{url}/progress-events", json={"kind": "measurement", "value": 5})
+    summary = (await alice.get(f"{url}/progress")).json()
+    assert (summary["achievement_status"], summary["achievement_status_source"]) == (
+        "not_attainable",
+        "clinician",
+    )
+    cleared = (await alice.patch(url, json={"achievement_status": None})).json()
+    assert cleared["achievement_status"] == "achieved"
+    assert cleared["achievement_status_source"] == "derived"
+
+
+async def make_client_with_goals(api: Api, alice: Actor, count: int) -> str:
+    client = await api.client(alice)
+    for index in range(count):
+        goal = await api.goal(alice, client["id"], gas_levels=GAS, is_focus=index == 0)
+        url = f"/v1/goals/{goal['id']}"
+        await alice.post(f"{url}/transition", json={"to": "active"})
+        await alice.post(f"{url}/progress-events", json={"kind": "measurement", "value": 2})
+        await alice.post(
+            f"{url}/progress-events", json={"kind": "note", "note": "n", "gas_level": index % 3 - 1}
+        )
+        await alice.post(
+            f"{url}/steps", json={"title": "walk", "recurrence": {"frequency": "daily"}}
+        )
+    return str(client["id"])
+
+
+async def test_client_summary_costs_the_same_queries_for_2_or_20_goals(
+    api: Api, alice: Actor, app: FastAPI
+) -> None:
+    small = await make_client_with_goals(api, alice, 2)
+    large = await make_client_with_goals(api, alice, 20)
+    with count_queries(app) as few:
+        small_summary = (await alice.get(f"/v1/clients/{small}/summary")).json()
+    with count_queries(app) as many:
+        large_summary = (await alice.get(f"/v1/clients/{large}/summary")).json()
+    assert len(small_summary["goals"]) == 2
+    assert len(large_summary["goals"]) == 20
+    assert len(many) == len(few), many
+    assert len(many) <= 16, many
+    assert large_summary["focus_goal_id"] == large_summary["goals"][0]["goal_id"]
+    assert large_summary["goals"][0]["progress"]["habits"][0]["frequency"] == "daily"
+    assert large_summary["next_review_due"] == today_plus(90)
+
+
+async def test_client_gas_t_score(api: Api, alice: Actor) -> None:
+    client = await api.client(alice)
+    # Two goals, weights 1 and 2, levels +1 and -1:
+    # T = 50 + 10 * (1*1 + 2*-1) / sqrt(0.7*(1+4) + 0.3*(1+2)^2) = 50 - 10/sqrt(6.2) = 45.984
+    for weight, level in ((1, 1), (2, -1)):
+        goal = await api.goal(alice, client["id"], gas_levels=GAS, gas_weight=weight)
+        await alice.post(
+            f"/v1/goals/{goal['id']}/progress-events",
+            json={"kind": "note", "note": "session", "gas_level": level},
+        )
+    await api.goal(alice, client["id"])  # no GAS levels: not counted
+    summary = (await alice.get(f"/v1/clients/{client['id']}/summary")).json()
+    assert summary["gas_t_score"] == pytest.approx(45.984, abs=0.001)
+    assert summary["next_review_due"] is None  # nothing active yet
+    assert summary["focus_goal_id"] is None

@@ -1,0 +1,131 @@
+"""Action-plan steps through HTTP: order, moves, completion, who may do what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api import Actor, Api
+
+
+@pytest.fixture
+def alice(api: Api) -> Actor:
+    return api.actor("clinician", sub="alice")
+
+
+@pytest.fixture
+async def goal(api: Api, alice: Actor) -> dict[str, Any]:
+    client = await api.client(alice, user_subject="robin")
+    return await api.goal(alice, client["id"])
+
+
+async def add_steps(alice: Actor, goal_id: str, *titles: str) -> list[dict[str, Any]]:
+    steps = []
+    for title in titles:
+        response = await alice.post(f"/v1/goals/{goal_id}/steps", json={"title": title})
+        assert response.status_code == 201, response.text
+        steps.append(response.json())
+    return steps
+
+
+async def plan(alice: Actor, goal_id: str) -> list[tuple[str, int]]:
+    items = (await alice.get(f"/v1/goals/{goal_id}/steps")).json()["items"]
+    return [(step["title"], step["position"]) for step in items]
+
+
+async def test_new_steps_go_last_and_positions_are_dense(
+    alice: Actor, goal: dict[str, Any]
+) -> None:
+    created = await add_steps(alice, goal["id"], "a", "b", "c")
+    assert [s["position"] for s in created] == [0, 1, 2]
+    assert created[0]["status"] == "todo"
+    inserted = await alice.post(
+        f"/v1/goals/{goal['id']}/steps", json={"title": "first", "position": 0}
+    )
+    assert inserted.json()["position"] == 0
+    assert await plan(alice, goal["id"]) == [("first", 0), ("a", 1), ("b", 2), ("c", 3)]
+
+
+async def test_moving_a_step_renumbers_the_rest(alice: Actor, goal: dict[str, Any]) -> None:
+    a, _b, _c, d = await add_steps(alice, goal["id"], "a", "b", "c", "d")
+    moved = await alice.patch(f"/v1/steps/{d['id']}", json={"position": 1})
+    assert moved.status_code == 200
+    assert moved.json()["position"] == 1
+    assert await plan(alice, goal["id"]) == [("a", 0), ("d", 1), ("b", 2), ("c", 3)]
+    await alice.patch(f"/v1/steps/{a['id']}", json={"position": 99})
+    assert await plan(alice, goal["id"]) == [("d", 0), ("b", 1), ("c", 2), ("a", 3)]
+
+
+async def test_delete_closes_the_gap_and_hides_the_step(alice: Actor, goal: dict[str, Any]) -> None:
+    _a, b, _c = await add_steps(alice, goal["id"], "a", "b", "c")
+    assert (await alice.delete(f"/v1/steps/{b['id']}")).status_code == 204
+    assert await plan(alice, goal["id"]) == [("a", 0), ("c", 1)]
+    assert (await alice.get(f"/v1/steps/{b['id']}")).status_code == 404
+    assert (await alice.delete(f"/v1/steps/{b['id']}")).status_code == 404
+
+
+async def test_done_sets_completed_at_and_records_progress(
+    api: Api, alice: Actor, goal: dict[str, Any]
+) -> None:
+    (step,) = await add_steps(alice, goal["id"], "Set a reminder")
+    robin = api.actor("client", sub="robin")
+    done = await robin.patch(f"/v1/steps/{step['id']}", json={"status": "done"})
+    assert done.status_code == 200, done.text
+    assert done.json()["completed_at"] is not None
+    events = (await alice.get(f"/v1/goals/{goal['id']}/progress-events")).json()["items"]
+    assert [(e["kind"], e["step_id"], e["source"]) for e in events] == [
+        ("step_completed", step["id"], "client")
+    ]
+    reopened = await robin.patch(f"/v1/steps/{step['id']}", json={"status": "in_progress"})
+    assert reopened.json()["completed_at"] is None
+    summary = (await alice.get(f"/v1/goals/{goal['id']}/progress")).json()
+    assert summary["steps"] == {"total": 1, "done": 0, "completion_rate": 0.0}
+
+
+async def test_clients_may_only_change_status(api: Api, alice: Actor, goal: dict[str, Any]) -> None:
+    (step,) = await add_steps(alice, goal["id"], "a")
+    robin = api.actor("client", sub="robin")
+    assert (await robin.patch(f"/v1/steps/{step['id']}", json={"title": "x"})).status_code == 403
+    assert (
+        await robin.post(f"/v1/goals/{goal['id']}/steps", json={"title": "x"})
+    ).status_code == 403
+    assert (await robin.delete(f"/v1/steps/{step['id']}")).status_code == 403
+    assert (await robin.get(f"/v1/steps/{step['id']}")).status_code == 200
+
+
+async def test_outsiders_get_404(api: Api, alice: Actor, goal: dict[str, Any]) -> None:
+    (step,) = await add_steps(alice, goal["id"], "a")
+    for outsider in (
+        api.actor("clinician", sub="bob"),
+        api.actor("admin", org="org-b", sub="root"),
+        api.actor("client", sub="sam"),
+    ):
+        assert (await outsider.get(f"/v1/steps/{step['id']}")).status_code == 404
+        assert (await outsider.get(f"/v1/goals/{goal['id']}/steps")).status_code == 404
+        response = await outsider.patch(f"/v1/steps/{step['id']}", json={"status": "done"})
+        assert response.status_code in (403, 404)
+
+
+async def test_if_match_on_steps(alice: Actor, goal: dict[str, Any]) -> None:
+    (step,) = await add_steps(alice, goal["id"], "a")
+    url = f"/v1/steps/{step['id']}"
+    assert (
+        await alice.patch(url, json={"title": "b"}, headers={"If-Match": '"1"'})
+    ).status_code == 200
+    stale = await alice.patch(url, json={"title": "c"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+
+
+async def test_recurrence_and_validation(alice: Actor, goal: dict[str, Any]) -> None:
+    url = f"/v1/goals/{goal['id']}/steps"
+    daily = await alice.post(url, json={"title": "Walk", "recurrence": {"frequency": "daily"}})
+    assert daily.json()["recurrence"] == {"frequency": "daily", "times": 1}
+    for body in (
+        {"title": "x", "recurrence": {"frequency": "hourly"}},
+        {"title": "x", "recurrence": {"frequency": "weekly", "times": 8}},
+        {"title": "x", "position": -1},
+        {"title": "x", "status": "done"},
+        {"title": ""},
+    ):
+        assert (await alice.post(url, json=body)).status_code == 422, body
