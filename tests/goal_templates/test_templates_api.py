@@ -1,0 +1,33 @@
+"""Goal templates through HTTP: a template plus dates is a goal that can become active."""
+
+from __future__ import annotations
+
+from tests.api import Api, today_plus
+
+
+async def test_templates_cover_every_area_and_create_active_goals(api: Api) -> None:
+    alice = api.actor("clinician", sub="alice")
+    response = await alice.get("/v1/goal-templates")
+    assert response.status_code == 200
+    templates = response.json()["items"]
+    categories = {t["category"] for t in templates}
+    assert len(categories) == 8
+    client = await api.client(alice)
+    for template in templates:
+        body = {**template["goal"], "start_date": today_plus(0), "target_date": today_plus(84)}
+        goal = await alice.post(f"/v1/clients/{client['id']}/goals", json=body)
+        assert goal.status_code == 201, (template["id"], goal.text)
+        goal_id = goal.json()["id"]
+        for step in template["suggested_steps"]:
+            created = await alice.post(f"/v1/goals/{goal_id}/steps", json=step)
+            assert created.status_code == 201, (template["id"], created.text)
+        active = await alice.post(f"/v1/goals/{goal_id}/transition", json={"to": "active"})
+        assert active.status_code == 200, (template["id"], active.text)
+
+
+async def test_filter_by_category_and_auth(api: Api) -> None:
+    alice = api.actor("clinician", sub="alice")
+    sleep = (await alice.get("/v1/goal-templates", params={"category": "sleep"})).json()["items"]
+    assert sleep
+    assert {t["category"] for t in sleep} == {"sleep"}
+    assert (await api.http.get("/v1/goal-templates")).status_code == 401
