@@ -21,7 +21,7 @@ from alembic.config import Config
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -134,3 +134,16 @@ async def http(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[Async
 @pytest.fixture
 def api(http: AsyncClient, settings: Settings) -> Api:
     return Api(http, settings)
+
+
+APP_TABLES = "clients, care_team_members, goals, goal_revisions, action_steps, progress_events"
+
+
+@pytest.fixture
+async def committed_api(app: FastAPI, settings: Settings) -> AsyncIterator[Api]:
+    """For races: every request commits for real on its own pooled connection. The tables are
+    emptied afterwards, so use it only in tests that do not also use `http`/`connection`."""
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield Api(client, settings)
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {APP_TABLES} CASCADE"))

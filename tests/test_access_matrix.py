@@ -1,8 +1,9 @@
 """Access control as a matrix (SECURITY-TESTS items 1-6, OWASP API1/API3/API5).
 
 One organization (`org-a`) holds the victim: a client record whose own login is `robin`, cared for
-by clinician `alice`, with a goal alice wrote and a goal robin proposed. Everyone else is an
-outsider who must learn nothing about it: not even that it exists.
+by clinician `alice`, with a goal alice wrote and a goal robin proposed; the proposal has a step
+alice planned and a progress event robin recorded. Everyone else is an outsider who must learn
+nothing about it: not even that it exists.
 
 - BOLA: every route that takes an id (found by introspecting the app, so new routes are covered
   automatically) x every outsider: the same answer as for a random id, and no row changes.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,6 +34,9 @@ from app.auth.caller import Role
 from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientRead
 from app.goals.schemas import FieldChange, GoalRead, Measure, RevisionRead
 from app.goals.smart import CriterionReport, SmartCriteria, SmartReport
+from app.progress.schemas import ClientGoalProgress, ClientSummary, EventRead, GoalProgress
+from app.progress.summary import HabitStrength, ProgressSummary, StepsSummary, Trend
+from app.steps.schemas import Recurrence, StepRead
 from tests.api import Actor, Api, smart_goal
 
 try:
@@ -101,6 +106,11 @@ class Probe:
 
 CARE_TEAM_MEMBER = "/v1/clients/{client_id}/care-team/{clinician_subject}"
 
+
+def progress_note() -> dict[str, Any]:
+    return {"kind": "note", "note": "Kept the evening entries this week."}
+
+
 PROBES: dict[RouteKey, Probe] = {
     ("POST", "/v1/clients"): Probe(body=lambda: {"display_name": "Someone new"}),
     ("GET", "/v1/clients"): Probe(),
@@ -120,6 +130,21 @@ PROBES: dict[RouteKey, Probe] = {
         body=lambda: {"to": "cancelled", "reason": "No longer relevant"}
     ),
     ("GET", "/v1/goals/{goal_id}/revisions"): Probe(),
+    ("POST", "/v1/goals/{goal_id}/steps"): Probe(body=lambda: {"title": "Set a phone reminder"}),
+    ("GET", "/v1/goals/{goal_id}/steps"): Probe(),
+    ("GET", "/v1/steps/{step_id}"): Probe(),
+    # Only `status`, so that even robin may tick off a step of his own goal.
+    ("PATCH", "/v1/steps/{step_id}"): Probe(body=lambda: {"status": "in_progress"}),
+    ("DELETE", "/v1/steps/{step_id}"): Probe(),
+    ("POST", "/v1/goals/{goal_id}/progress-events"): Probe(body=progress_note),
+    ("GET", "/v1/goals/{goal_id}/progress-events"): Probe(),
+    ("GET", "/v1/progress-events/{event_id}"): Probe(),
+    # The event is robin's own, so even robin may retract it.
+    ("POST", "/v1/progress-events/{event_id}/retract"): Probe(
+        body=lambda: {"reason": "Entered on the wrong goal"}
+    ),
+    ("GET", "/v1/goals/{goal_id}/progress"): Probe(),
+    ("GET", "/v1/clients/{client_id}/summary"): Probe(),
 }
 
 STAFF = frozenset({Role.ADMIN, Role.CLINICIAN})
@@ -128,6 +153,10 @@ EVERYONE = frozenset(Role)
 # Who may call each mutating route at all (on a record they can see). Per API.md and the
 # services: clients may not create clients, change care teams, PATCH clients or transition
 # goals; they may propose goals for themselves, PATCH their own proposals, and validate drafts.
+# The action plan is the clinician's: clients may not add or remove steps, and may PATCH only a
+# step's `status` (the probe sends just that; see the test that a client may not send more).
+# Anyone may record progress on a goal they see, and retract what they recorded themselves
+# (staff: anything; the probe's event is robin's own).
 MAY_CALL: dict[RouteKey, frozenset[Role]] = {
     ("POST", "/v1/clients"): STAFF,
     ("PATCH", "/v1/clients/{client_id}"): STAFF,
@@ -137,6 +166,11 @@ MAY_CALL: dict[RouteKey, frozenset[Role]] = {
     ("POST", "/v1/goals/validate"): EVERYONE,
     ("PATCH", "/v1/goals/{goal_id}"): EVERYONE,
     ("POST", "/v1/goals/{goal_id}/transition"): STAFF,
+    ("POST", "/v1/goals/{goal_id}/steps"): STAFF,
+    ("PATCH", "/v1/steps/{step_id}"): EVERYONE,
+    ("DELETE", "/v1/steps/{step_id}"): STAFF,
+    ("POST", "/v1/goals/{goal_id}/progress-events"): EVERYONE,
+    ("POST", "/v1/progress-events/{event_id}/retract"): EVERYONE,
 }
 
 
@@ -154,6 +188,8 @@ SNAPSHOT_QUERIES = {
     "care_team_members": "SELECT * FROM care_team_members ORDER BY client_id, clinician_subject",
     "goals": "SELECT * FROM goals ORDER BY id",
     "goal_revisions": "SELECT * FROM goal_revisions ORDER BY id",
+    "action_steps": "SELECT * FROM action_steps ORDER BY id",
+    "progress_events": "SELECT * FROM progress_events ORDER BY id",
 }
 
 
@@ -193,8 +229,11 @@ async def all_items(actor: Actor, url: str, **params: Any) -> list[dict[str, Any
             return items
 
 
+ID_NAMES = ("client_id", "goal_id", "step_id", "event_id")
+
+
 def random_ids() -> dict[str, str]:
-    return {"client_id": str(uuid.uuid4()), "goal_id": str(uuid.uuid4())}
+    return {name: str(uuid.uuid4()) for name in ID_NAMES}
 
 
 def assert_exact_fields(data: dict[str, Any], model: type[BaseModel], where: str) -> None:
@@ -214,6 +253,23 @@ def assert_goal_shape(goal: dict[str, Any], where: str) -> None:
         assert_exact_fields(goal["measure"], Measure, f"{where}.measure")
 
 
+def assert_step_shape(step: dict[str, Any], where: str) -> None:
+    assert_exact_fields(step, StepRead, where)
+    if step["recurrence"] is not None:
+        assert_exact_fields(step["recurrence"], Recurrence, f"{where}.recurrence")
+
+
+def assert_progress_shape(
+    progress: dict[str, Any], model: type[ProgressSummary], where: str
+) -> None:
+    assert_exact_fields(progress, model, where)
+    assert_exact_fields(progress["steps"], StepsSummary, f"{where}.steps")
+    if progress["trend"] is not None:
+        assert_exact_fields(progress["trend"], Trend, f"{where}.trend")
+    for habit in progress["habits"]:
+        assert_exact_fields(habit, HabitStrength, f"{where}.habits item")
+
+
 # ---------------------------------------------------------------------------------------------
 # The world
 # ---------------------------------------------------------------------------------------------
@@ -229,13 +285,20 @@ class World:
     victim: dict[str, Any]
     clinician_goal: dict[str, Any]  # written by alice
     proposal: dict[str, Any]  # proposed by robin
+    step: dict[str, Any]  # on the proposal, planned by alice (a daily habit)
+    event: dict[str, Any]  # on the proposal, recorded by robin
     outsiders: dict[str, Actor]
     own_client: dict[str, str]  # outsider name -> a client id they may see
     own_goal: dict[str, str]  # outsider name -> a goal id they may see
 
     @property
     def victim_ids(self) -> dict[str, str]:
-        return {"client_id": self.victim["id"], "goal_id": self.proposal["id"]}
+        return {
+            "client_id": self.victim["id"],
+            "goal_id": self.proposal["id"],
+            "step_id": self.step["id"],
+            "event_id": self.event["id"],
+        }
 
     @property
     def victim_goal_ids(self) -> set[str]:
@@ -265,6 +328,11 @@ async def world(api: Api) -> World:
     )
     clinician_goal = await api.goal(alice, victim["id"])
     proposal = await api.goal(robin, victim["id"], title="Call my sister once a week")
+    step_body = {"title": "Put the phone by the bed", "recurrence": {"frequency": "daily"}}
+    step = await alice.post(f"/v1/goals/{proposal['id']}/steps", json=step_body)
+    assert step.status_code == 201, step.text
+    event = await robin.post(f"/v1/goals/{proposal['id']}/progress-events", json=progress_note())
+    assert event.status_code == 201, event.text
 
     # Same org: clinician bob cares for client sam, who has a goal.
     bob = api.actor("clinician", org="org-a", sub="bob")
@@ -291,6 +359,8 @@ async def world(api: Api) -> World:
         victim=victim,
         clinician_goal=clinician_goal,
         proposal=proposal,
+        step=step.json(),
+        event=event.json(),
         outsiders=outsiders,
         own_client={name: r["id"] for name, r in zip(OUTSIDERS, own_records, strict=True)},
         own_goal={name: g["id"] for name, g in zip(OUTSIDERS, own_goals, strict=True)},
@@ -326,13 +396,14 @@ async def test_outsiders_get_the_same_answer_as_for_a_missing_id_and_change_noth
     assert await snapshot(connection) == before, "an outsider's request changed the database"
 
     # The control: the same requests work for someone who may see the record, so the 404s
-    # above are about visibility, not about a broken request.
-    for method, path in routes:
+    # above are about visibility, not about a broken request. Reads first and deletes last, so
+    # that no request finds its record already gone (the step) or closed (the goal, cancelled).
+    for method, path in sorted(routes, key=lambda r: (r[0] in MUTATING, r[0] == "DELETE", r)):
         response = await PROBES[(method, path)].send(world.admin, method, path, world.victim_ids)
         assert response.is_success, f"admin {method} {path}: {response.text}"
 
     assert combos == len(routes) * len(OUTSIDERS)
-    assert combos >= 11 * 5
+    assert combos >= 22 * 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,7 +463,7 @@ ROLE_CELLS = [(route, role) for route in MAY_CALL for role in Role]
 async def test_role_table_covers_every_mutating_route(app: FastAPI) -> None:
     assert mutating_routes(app) == set(MAY_CALL), "update MAY_CALL (and PROBES) for new routes"
     assert set(MAY_CALL) <= set(PROBES)
-    assert len(ROLE_CELLS) >= 8 * 3
+    assert len(ROLE_CELLS) >= 13 * 3
 
 
 @pytest.mark.parametrize(
@@ -441,6 +512,55 @@ async def test_client_may_patch_only_own_proposals_and_not_clinician_fields(
     assert await snapshot(connection) == before
 
 
+READ_ROUTES = sorted(route for route in PROBES if route[0] == "GET" and "{" in route[1])
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+async def test_every_role_may_read_what_it_sees(app: FastAPI, world: World, role: Role) -> None:
+    """The control for the 403s above: reads are for every role, on a record it may see."""
+    assert set(READ_ROUTES) == {r for r in routes_with_ids(app) if r[0] == "GET"}
+    for method, path in READ_ROUTES:
+        actor = world.as_role(role)
+        response = await PROBES[(method, path)].send(actor, method, path, world.victim_ids)
+        assert response.status_code == 200, f"{role} {method} {path}: {response.text}"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "Put the phone in the kitchen"},
+        {"status": "done", "title": "Put the phone in the kitchen"},
+        {"position": 0},
+        {"description": "Any description"},
+    ],
+    ids=["title", "status-and-title", "position", "description"],
+)
+async def test_client_may_change_only_a_steps_status(
+    world: World, connection: AsyncConnection, change: dict[str, Any]
+) -> None:
+    before = await snapshot(connection)
+    response = await world.client_user.patch(f"/v1/steps/{world.step['id']}", json=change)
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith(":forbidden")
+    assert await snapshot(connection) == before
+
+
+async def test_client_may_not_retract_what_a_clinician_recorded(
+    world: World, connection: AsyncConnection
+) -> None:
+    recorded = await world.clinician.post(
+        f"/v1/goals/{world.proposal['id']}/progress-events", json=progress_note()
+    )
+    assert recorded.status_code == 201, recorded.text
+    before = await snapshot(connection)
+    response = await world.client_user.post(
+        f"/v1/progress-events/{recorded.json()['id']}/retract", json={"reason": "Not true"}
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith(":forbidden")
+    assert await snapshot(connection) == before
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. Mass assignment (item 5)
 # ---------------------------------------------------------------------------------------------
@@ -458,6 +578,15 @@ SERVER_OWNED = {
     "status": "active",
     "status_changed_at": "2020-01-01T00:00:00Z",
     "smart": {"score": 5, "passed": True},
+    "goal_id": "0190c4de-7f3a-7a4b-9e1c-0a1b2c3d4e61",
+    "completed_at": "2020-01-01T00:00:00Z",
+    "source": "integration",
+    "recorded_by": "mallory",
+    "recorded_at": "2020-01-01T00:00:00Z",
+    "session_outcome_id": "0190c4de-7f3a-7a4b-9e1c-0a1b2c3d4e62",
+    "retracted_at": "2020-01-01T00:00:00Z",
+    "retracted_by": "mallory",
+    "retraction_reason": "Mallory says so",
 }
 WRITE_ROUTES: list[RouteKey] = [
     ("POST", "/v1/clients"),
@@ -465,11 +594,33 @@ WRITE_ROUTES: list[RouteKey] = [
     ("POST", "/v1/clients/{client_id}/goals"),
     ("PATCH", "/v1/goals/{goal_id}"),
     ("POST", "/v1/goals/{goal_id}/transition"),
+    ("POST", "/v1/goals/{goal_id}/steps"),
+    ("PATCH", "/v1/steps/{step_id}"),
+    ("POST", "/v1/goals/{goal_id}/progress-events"),
+    ("POST", "/v1/progress-events/{event_id}/retract"),
+]
+# Names in SERVER_OWNED that a route's body legitimately carries.
+LEGITIMATE: dict[RouteKey, frozenset[str]] = {
+    ("PATCH", "/v1/steps/{step_id}"): frozenset({"status"}),  # ticking a step off
+}
+MASS_ASSIGNMENT_CELLS = [
+    (route, name)
+    for route in WRITE_ROUTES
+    for name in SERVER_OWNED
+    if name not in LEGITIMATE.get(route, frozenset())
 ]
 
 
-@pytest.mark.parametrize("route", WRITE_ROUTES, ids=[f"{m} {p}" for m, p in WRITE_ROUTES])
-@pytest.mark.parametrize("name", SERVER_OWNED)
+def test_mass_assignment_covers_every_write_route() -> None:
+    assert {route for route, _ in MASS_ASSIGNMENT_CELLS} == set(WRITE_ROUTES)
+    assert len(MASS_ASSIGNMENT_CELLS) == 9 * 21 - 1
+
+
+@pytest.mark.parametrize(
+    ("route", "name"),
+    MASS_ASSIGNMENT_CELLS,
+    ids=[f"{m} {p} {name}" for (m, p), name in MASS_ASSIGNMENT_CELLS],
+)
 async def test_server_owned_fields_in_a_body_are_rejected_and_not_stored(
     world: World, connection: AsyncConnection, route: RouteKey, name: str
 ) -> None:
@@ -538,4 +689,60 @@ async def test_a_client_sees_exactly_the_documented_fields(world: World) -> None
             assert_exact_fields(change, FieldChange, "revision change")
         checked += 1
 
-    assert checked >= 12
+    # The action plan: robin reads it and ticks a step off.
+    step_id = world.step["id"]
+    response = await robin.get(f"/v1/steps/{step_id}")
+    assert response.status_code == 200, response.text
+    assert_step_shape(response.json(), "GET step")
+    checked += 1
+    for item in page_of(await robin.get(f"/v1/goals/{proposal_id}/steps"), "GET steps"):
+        assert_step_shape(item, "GET steps item")
+        checked += 1
+    patched = await robin.patch(f"/v1/steps/{step_id}", json={"status": "done"})
+    assert patched.status_code == 200, patched.text
+    assert_step_shape(patched.json(), "PATCH step")
+    checked += 1
+
+    # Progress: robin records two measurements (so there is a trend), reads and retracts.
+    events_url = f"/v1/goals/{proposal_id}/progress-events"
+    for days_ago, value in ((3, 2), (1, 3)):
+        occurred_at = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+        body = {"kind": "measurement", "value": value, "occurred_at": occurred_at}
+        recorded = await robin.post(events_url, json=body)
+        assert recorded.status_code == 201, recorded.text
+        assert_exact_fields(recorded.json(), EventRead, "POST progress event")
+        checked += 1
+    response = await robin.get(f"/v1/progress-events/{world.event['id']}")
+    assert response.status_code == 200, response.text
+    assert_exact_fields(response.json(), EventRead, "GET progress event")
+    checked += 1
+    retracted = await robin.post(
+        f"/v1/progress-events/{world.event['id']}/retract", json={"reason": "Wrong goal"}
+    )
+    assert retracted.status_code == 200, retracted.text
+    assert_exact_fields(retracted.json(), EventRead, "POST retract")
+    checked += 1
+    events = page_of(await robin.get(events_url), "GET progress events")
+    assert len(events) >= 4  # the note, the step completion, two measurements
+    for item in events:
+        assert_exact_fields(item, EventRead, "GET progress events item")
+        checked += 1
+
+    response = await robin.get(f"/v1/goals/{proposal_id}/progress")
+    assert response.status_code == 200, response.text
+    progress = response.json()
+    assert_progress_shape(progress, GoalProgress, "GET progress")
+    assert progress["trend"] is not None, "the trend's shape went unchecked"
+    assert progress["habits"], "the habits' shape went unchecked"
+    checked += 1
+    response = await robin.get(f"/v1/clients/{client_id}/summary")
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert_exact_fields(summary, ClientSummary, "GET client summary")
+    assert summary["goals"], "the summary lists no goal, so its items went unchecked"
+    for item in summary["goals"]:
+        assert_exact_fields(item, ClientGoalProgress, "client summary goal")
+        assert_progress_shape(item["progress"], ProgressSummary, "client summary goal.progress")
+        checked += 1
+
+    assert checked >= 12 + 16
