@@ -15,8 +15,9 @@ from app.http import IfMatchHeader, etag, parse_if_match
 from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.schemas import Absent, Identifier, ShortCode
+from app.transaction import TransactionalRoute
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=TransactionalRoute)
 
 
 def get_client_service(session: SessionDep, caller: CallerDep) -> ClientService:

@@ -12,8 +12,9 @@ from app.goal_templates.catalog import TEMPLATES, GoalTemplate
 from app.goals.schemas import Category
 from app.problems import problem_responses
 from app.schemas import Absent
+from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["goal templates"])
+router = APIRouter(tags=["goal templates"], route_class=TransactionalRoute)
 
 
 class TemplateList(BaseModel):

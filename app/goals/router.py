@@ -26,8 +26,9 @@ from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_t
 from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.schemas import Absent
+from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["goals"])
+router = APIRouter(tags=["goals"], route_class=TransactionalRoute)
 
 
 def get_goal_service(session: SessionDep, caller: CallerDep) -> GoalService:

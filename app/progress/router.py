@@ -23,8 +23,9 @@ from app.progress.schemas import (
 )
 from app.progress.service import ProgressService
 from app.schemas import Absent
+from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["progress"])
+router = APIRouter(tags=["progress"], route_class=TransactionalRoute)
 
 
 def get_progress_service(

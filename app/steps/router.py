@@ -13,8 +13,9 @@ from app.http import IfMatchHeader, etag, parse_if_match
 from app.problems import problem_responses
 from app.steps.schemas import StepCreate, StepList, StepRead, StepUpdate
 from app.steps.service import StepService
+from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["steps"])
+router = APIRouter(tags=["steps"], route_class=TransactionalRoute)
 
 
 def get_step_service(session: SessionDep, caller: CallerDep, settings: SettingsDep) -> StepService:
