@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
+DEVELOPMENT_API_KEY_PEPPER = "development-only-pepper-change-me-0123456789"
 MIN_SECRET_LENGTH = 32
 
 
@@ -24,6 +25,15 @@ class Settings(BaseSettings):
     )
     embedded_db_dir: str = ".data/pg"
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    api_key_pepper: str = Field(
+        default=DEVELOPMENT_API_KEY_PEPPER,
+        description="Server secret mixed into API-key hashes (HMAC-SHA256), so a copy of the "
+        "database alone cannot be used to check guessed keys.",
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None,
+        description="The identity provider's JWKS URL: tokens are then RS256/ES256 only.",
+    )
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -51,11 +61,18 @@ class Settings(BaseSettings):
     def _guard_production(self) -> Settings:
         weak = self.jwt_secret == DEVELOPMENT_JWT_SECRET or len(self.jwt_secret) < MIN_SECRET_LENGTH
         if self.app_env == "production":
-            if weak:
+            if weak and not self.jwt_jwks_url:
                 raise ValueError(
                     "APP_ENV=production needs JWT_SECRET set to a random value of at least "
                     f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`); "
                     "the development secret is refused."
+                )
+            if self.api_key_pepper == DEVELOPMENT_API_KEY_PEPPER or (
+                len(self.api_key_pepper) < MIN_SECRET_LENGTH
+            ):
+                raise ValueError(
+                    "APP_ENV=production needs API_KEY_PEPPER set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters; the development pepper is refused."
                 )
             if not self.database_url:
                 raise ValueError(

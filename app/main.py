@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -14,6 +15,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from app.api_keys.router import router as api_keys_router
+from app.auth.jwks import JwksKeySource
 from app.clients.router import router as clients_router
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_engine, create_sessionmaker
@@ -25,6 +28,7 @@ from app.health.router import router as health_router
 from app.logging import configure_logging
 from app.middleware import JsonBodyMiddleware, RequestContextMiddleware
 from app.progress.router import router as progress_router
+from app.session_outcomes.router import router as outcomes_router
 from app.steps.router import router as steps_router
 
 DESCRIPTION = """
@@ -48,6 +52,8 @@ TAGS = [
         "description": "Progress events (append-only) and the summaries built from them.",
     },
     {"name": "goal templates", "description": "SMART example goals for each area of therapy."},
+    {"name": "session outcomes", "description": "What EHRs report after each session."},
+    {"name": "api keys", "description": "Credentials for EHR integrations (admins only)."},
     {"name": "operations", "description": "Health probes; no authentication."},
 ]
 
@@ -74,10 +80,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.schema_head = await asyncio.to_thread(schema_head)
-    try:
-        yield
-    finally:
-        await engine.dispose()
+    async with httpx.AsyncClient() as http_client:
+        app.state.jwks = (
+            JwksKeySource(settings.jwt_jwks_url, http_client) if settings.jwt_jwks_url else None
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -110,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(steps_router)
     app.include_router(progress_router)
     app.include_router(templates_router)
+    app.include_router(outcomes_router)
+    app.include_router(api_keys_router)
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -8,7 +8,7 @@ import sys
 
 from httpx import AsyncClient
 
-from app.auth.tokens import verify_token
+from app.auth.tokens import verify_shared_secret_token
 from app.config import Settings
 from app.main import PROJECT_ROOT
 from tests.api import Api
@@ -41,7 +41,7 @@ async def test_token_command_prints_a_token_the_api_accepts(
         "root",
         env={"JWT_SECRET": TEST_JWT_SECRET},
     ).strip()
-    caller = verify_token(token, settings)
+    caller = verify_shared_secret_token(token, settings)
     assert (caller.org_id, caller.subject, caller.role.value) == ("demo", "root", "admin")
     response = await http.get("/v1/clients", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200

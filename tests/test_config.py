@@ -23,12 +23,20 @@ def test_production_refuses_weak_or_development_secret(secret: str) -> None:
 
 def test_production_needs_a_database_url() -> None:
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        Settings(app_env="production", jwt_secret=STRONG, database_url=None)
+        Settings(app_env="production", jwt_secret=STRONG, api_key_pepper=STRONG, database_url=None)
+
+
+def test_production_refuses_the_development_api_key_pepper() -> None:
+    with pytest.raises(ValidationError, match="API_KEY_PEPPER"):
+        Settings(app_env="production", jwt_secret=STRONG, database_url="postgresql+asyncpg://x/y")
 
 
 def test_production_with_strong_secret_is_fine() -> None:
     settings = Settings(
-        app_env="production", jwt_secret=STRONG, database_url="postgresql+asyncpg://x/y"
+        app_env="production",
+        jwt_secret=STRONG,
+        api_key_pepper=STRONG,
+        database_url="postgresql+asyncpg://x/y",
     )
     assert settings.app_env == "production"
 

@@ -8,15 +8,20 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api_keys.secrets import looks_like_key
+from app.api_keys.service import authenticate_key
 from app.auth.caller import Caller
+from app.auth.scopes import SCOPE_BY_OPERATION
 from app.auth.tokens import verify_token
 from app.config import Settings
-from app.problems import Unauthorized
+from app.db import SessionDep
+from app.problems import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(
     auto_error=False,
-    bearerFormat="JWT",
-    description="A JWT from your identity provider (`python -m app.cli token` in development).",
+    bearerFormat="JWT or API key",
+    description="A JWT from your identity provider (`python -m app.cli token` in development), "
+    "or an integration's API key (`tgk_…`).",
 )
 
 
@@ -29,14 +34,31 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 
 
 async def get_caller(
+    request: Request,
     settings: SettingsDep,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None:
         raise Unauthorized("Send `Authorization: Bearer <token>`.", error=None)
-    caller = verify_token(credentials.credentials, settings)
+    token = credentials.credentials
+    if looks_like_key(token):
+        caller = await authenticate_key(session, token, settings.api_key_pepper)
+        _check_integration_scope(request, caller)
+    else:
+        caller = await verify_token(token, settings, request.app.state.jwks)
+    request.state.caller = caller
     structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)
     return caller
+
+
+def _check_integration_scope(request: Request, caller: Caller) -> None:
+    operation = getattr(request.scope.get("route"), "name", "")
+    needed = SCOPE_BY_OPERATION.get(operation)
+    if needed is None:
+        raise Forbidden("Integrations may not call this operation.")
+    if needed not in caller.scopes:
+        raise Forbidden(f"This API key lacks the `{needed}` scope.", required_scope=needed)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

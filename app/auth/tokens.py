@@ -9,17 +9,41 @@ from typing import Any
 import jwt
 from jwt.types import Options
 
-from app.auth.caller import Caller, Role
+from app.auth.caller import USER_ROLES, Caller, Role
+from app.auth.jwks import InvalidKey, JwksKeySource, JwksUnavailable, verify_with_jwks
 from app.config import Settings
-from app.problems import Unauthorized
+from app.problems import ServiceUnavailable, Unauthorized
 
 ALLOWED_ALGORITHMS = ["HS256"]
 _ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_SUBJECT_LENGTH = 255
 
 
-def verify_token(token: str, settings: Settings) -> Caller:
-    """Check signature, expiry and (when configured) issuer and audience; return the Caller."""
+async def verify_token(token: str, settings: Settings, jwks: JwksKeySource | None) -> Caller:
+    """Check signature, expiry and (when configured) issuer and audience; return the Caller.
+
+    With JWT_JWKS_URL the identity provider's RS256/ES256 keys are the only ones accepted;
+    otherwise only HS256 with JWT_SECRET. The two are never mixed.
+    """
+    if jwks is not None:
+        try:
+            claims = await verify_with_jwks(
+                token, jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            )
+        except JwksUnavailable:
+            raise ServiceUnavailable(
+                "The identity provider's keys cannot be fetched; retry shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired.") from None
+        except (InvalidKey, jwt.PyJWTError):
+            raise Unauthorized("The token is not valid.") from None
+        return _caller_from_claims(claims)
+    return verify_shared_secret_token(token, settings)
+
+
+def verify_shared_secret_token(token: str, settings: Settings) -> Caller:
     required = ["exp", "sub"]
     if settings.jwt_issuer:
         required.append("iss")
@@ -49,7 +73,7 @@ def _caller_from_claims(claims: dict[str, Any]) -> Caller:
         raise Unauthorized("The token's `sub` claim is missing or invalid.")
     if not isinstance(org, str) or not _ORG_PATTERN.fullmatch(org):
         raise Unauthorized("The token's `org` claim is missing or invalid.")
-    if role not in {r.value for r in Role}:
+    if role not in {r.value for r in USER_ROLES}:
         raise Unauthorized("The token's `role` claim must be admin, clinician or client.")
     return Caller(org_id=org, subject=subject, role=Role(role))
 

@@ -18,8 +18,8 @@ def visible_client_clause(
     admin: every client of the org; clinician: clients whose care team lists them;
     client: the one record whose `user_subject` is their token's `sub`.
     """
-    if caller.role is Role.ADMIN:
-        return true()
+    if caller.role in (Role.ADMIN, Role.INTEGRATION):
+        return true()  # integrations only reach read operations (app/auth/scopes.py)
     if caller.role is Role.CLINICIAN:
         return client_id.in_(
             select(CareTeamMember.client_id).where(

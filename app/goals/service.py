@@ -158,6 +158,16 @@ class GoalService:
         await self.goals.flush()
         return goal
 
+    async def set_achievement_status(self, goal: Goal, status: str, *, reason: str) -> None:
+        """A clinician's judgement reported with progress (e.g. by the EHR after a session)."""
+        before = _snapshot(goal)
+        goal.achievement_status = status
+        goal.achievement_status_source = "clinician"
+        diff = _diff(before, _snapshot(goal))
+        if diff:
+            self._record(goal, "updated", diff, reason=reason)
+        await self.goals.flush()
+
     async def revisions(
         self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
     ) -> tuple[list[GoalRevision], str | None]:

@@ -49,7 +49,7 @@ class ProgressEvent(IdMixin, Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     source: Mapped[str] = mapped_column(String(16))
     recorded_by: Mapped[str] = mapped_column(String(255))
-    session_outcome_id: Mapped[uuid.UUID | None]
+    session_outcome_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("session_outcomes.id"))
     status: Mapped[str] = mapped_column(String(16), default="recorded")
     retracted_at: Mapped[datetime | None]
     retracted_by: Mapped[str | None] = mapped_column(String(255))

@@ -24,6 +24,7 @@ from app.progress.repository import EventFilters, ProgressRepository
 from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
 from app.progress.summary import ProgressSummary, gas_t_score
 from app.progress.summary_service import SummaryService
+from app.session_outcomes.schemas import OutcomeForGoal
 from app.steps.models import ActionStep
 from app.steps.repository import StepRepository
 
@@ -31,26 +32,35 @@ CLOCK_SKEW = timedelta(minutes=5)
 CLOSED = frozenset(
     {LifecycleStatus.CANCELLED, LifecycleStatus.REJECTED, LifecycleStatus.ENTERED_IN_ERROR}
 )
-SOURCE_BY_ROLE = {Role.CLIENT: "client", Role.CLINICIAN: "clinician", Role.ADMIN: "clinician"}
+SOURCE_BY_ROLE = {
+    Role.CLIENT: "client",
+    Role.CLINICIAN: "clinician",
+    Role.ADMIN: "clinician",
+    Role.INTEGRATION: "integration",
+}
 
 
-def invalid(field: str, message: str) -> UnprocessableContent:
+def invalid(
+    field: str, message: str, at: tuple[str | int, ...] = ("body",)
+) -> UnprocessableContent:
     """A 422 shaped like request validation errors, for rules that need the goal to check."""
     return UnprocessableContent(
-        message, errors=[{"loc": ["body", field], "msg": message, "type": "value_error"}]
+        message, errors=[{"loc": [*at, field], "msg": message, "type": "value_error"}]
     )
 
 
-def check_value(measure: dict[str, Any], value: float) -> None:
+def check_value(
+    measure: dict[str, Any], value: float, at: tuple[str | int, ...] = ("body",)
+) -> None:
     kind = measure["kind"]
     if kind == "boolean" and value not in (0, 1):
-        raise invalid("value", "This goal is measured yes/no: send 1 for yes or 0 for no.")
+        raise invalid("value", "This goal is measured yes/no: send 1 for yes or 0 for no.", at)
     if kind == "count" and (value < 0 or value != int(value)):
-        raise invalid("value", "This goal counts things: send a whole number, 0 or more.")
+        raise invalid("value", "This goal counts things: send a whole number, 0 or more.", at)
     if kind == "scale":
         low, high = measure.get("scale_min"), measure.get("scale_max")
         if low is not None and high is not None and not low <= value <= high:
-            raise invalid("value", f"This goal's scale runs from {low:g} to {high:g}.")
+            raise invalid("value", f"This goal's scale runs from {low:g} to {high:g}.", at)
 
 
 class ProgressService:
@@ -88,6 +98,50 @@ class ProgressService:
         event = self._event(goal, occurred_at=utcnow(), kind="step_completed", step_id=step.id)
         self.events.add(event)
         await self.events.flush()
+        return event
+
+    async def record_session_outcome(
+        self,
+        client_id: uuid.UUID,
+        item: OutcomeForGoal,
+        *,
+        occurred_at: datetime,
+        outcome_id: uuid.UUID,
+        index: int,
+    ) -> ProgressEvent:
+        """One goal's part of a session outcome. Any problem raises, and the caller's
+        transaction (the whole outcome) is rolled back: all or nothing."""
+        at: tuple[str | int, ...] = ("body", "goals", index)
+        goal = await self.goal_records.get(item.goal_id)
+        if goal is None or goal.client_id != client_id:
+            raise invalid("goal_id", "No goal of this client has this id.", at)
+        if LifecycleStatus(goal.lifecycle_status) in CLOSED:
+            raise invalid("goal_id", f"The goal is {goal.lifecycle_status}.", at)
+        self._check_time(goal, occurred_at, at)
+        if item.value is not None:
+            if goal.measure is None:
+                raise invalid("value", "This goal has no measure to record a value against.", at)
+            check_value(goal.measure, item.value, at)
+        if item.gas_level is not None and not goal.gas_levels:
+            raise invalid("gas_level", "This goal has no GAS levels to score against.", at)
+        event = self._event(
+            goal,
+            kind="session_outcome",
+            occurred_at=occurred_at,
+            value=item.value,
+            gas_level=item.gas_level,
+            achievement_status=item.achievement_status,
+            note=item.note,
+            session_outcome_id=outcome_id,
+        )
+        self.events.add(event)
+        await self.events.flush()
+        if item.achievement_status is not None:
+            await self.goals.set_achievement_status(
+                goal, item.achievement_status, reason="reported in a session outcome"
+            )
+        else:
+            await self._refresh(goal)
         return event
 
     async def get(self, event_id: uuid.UUID) -> ProgressEvent:
@@ -193,18 +247,23 @@ class ProgressService:
                 f"The goal is {goal.lifecycle_status}; progress can no longer be recorded on it."
             )
 
-    def _check_time(self, goal: Goal, occurred_at: datetime | None) -> datetime:
+    def _check_time(
+        self, goal: Goal, occurred_at: datetime | None, at: tuple[str | int, ...] = ("body",)
+    ) -> datetime:
         now = datetime.now(UTC)
         if occurred_at is None:
             return now
         if occurred_at > now + CLOCK_SKEW:
-            raise invalid("occurred_at", "This is in the future; record progress once it happened.")
+            raise invalid(
+                "occurred_at", "This is in the future; record progress once it happened.", at
+            )
         earliest = goal.created_at - timedelta(days=self.settings.progress_backdate_days)
         if occurred_at < earliest:
             raise invalid(
                 "occurred_at",
                 f"Progress may be dated at most {self.settings.progress_backdate_days} days "
                 "before the goal was created.",
+                at,
             )
         return occurred_at
 

@@ -1,0 +1,66 @@
+"""HTTP for API keys: how an admin gives an EHR integration its credential."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from app.api_keys.service import ApiKeyService
+from app.auth.dependencies import CallerDep, SettingsDep
+from app.db import SessionDep
+from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
+from app.problems import problem_responses
+from app.transaction import TransactionalRoute
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
+
+
+def get_api_key_service(
+    session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> ApiKeyService:
+    return ApiKeyService(session, caller, settings.api_key_pepper)
+
+
+ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue an API key for an integration",
+    responses=problem_responses(403, 415),
+)
+async def create_api_key(body: ApiKeyCreate, service: ApiKeyServiceDep) -> ApiKeyCreated:
+    """Admins only. The response carries `key` this once; we store only a keyed hash, so a lost
+    key cannot be shown again: revoke it and issue another. The integration sends it as
+    `Authorization: Bearer tgk_…`; its `scopes` decide what it may call (`goals:read`,
+    `clients:read`, `progress:read`, `session_outcomes:write`)."""
+    record, key = await service.create(body)
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyRead.model_validate(record).model_dump(), "key": key}
+    )
+
+
+@router.get("", summary="List your organization's API keys", responses=problem_responses(403))
+async def list_api_keys(
+    service: ApiKeyServiceDep, limit: LimitQuery = 20, cursor: CursorQuery = None
+) -> Page[ApiKeyRead]:
+    """Admins only. Never includes the keys themselves; `key_prefix` helps recognise one."""
+    keys, next_cursor = await service.search(after=decode_cursor(cursor), limit=limit)
+    return Page[ApiKeyRead](
+        items=[ApiKeyRead.model_validate(key) for key in keys], next_cursor=next_cursor
+    )
+
+
+@router.delete(
+    "/{key_id:uuid}",
+    summary="Revoke an API key",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(403, 404),
+)
+async def revoke_api_key(key_id: uuid.UUID, service: ApiKeyServiceDep) -> None:
+    """Admins only. Takes effect at once: the next request with the key is 401."""
+    await service.revoke(key_id)

@@ -1,0 +1,78 @@
+"""The rules about API keys: admins issue and revoke them; integrations authenticate with them."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api_keys.models import ApiKey
+from app.api_keys.repository import ApiKeyRepository
+from app.api_keys.schemas import ApiKeyCreate
+from app.api_keys.secrets import display_prefix, generate_key, hash_key, is_well_formed
+from app.auth.caller import Caller, Role
+from app.db import new_id, utcnow
+from app.pagination import encode_cursor, split_page
+from app.permissions import require_role
+from app.problems import NotFound, Unauthorized
+
+
+async def authenticate_key(session: AsyncSession, key: str, pepper: str) -> Caller:
+    """The integration a key belongs to. A malformed, unknown or revoked key is 401 at once."""
+    if not is_well_formed(key):
+        raise Unauthorized("The API key is not valid.")
+    secret_hash = hash_key(key, pepper)
+    repository = ApiKeyRepository(session)
+    record = await repository.by_hash(secret_hash)
+    if (
+        record is None
+        or not hmac.compare_digest(record.secret_hash, secret_hash)
+        or record.revoked_at is not None
+    ):
+        raise Unauthorized("The API key is not valid or has been revoked.")
+    await repository.touch(record.id, utcnow())
+    return Caller(
+        org_id=record.org_id,
+        subject=f"api-key:{record.id}",
+        role=Role.INTEGRATION,
+        scopes=frozenset(record.scopes),
+        credential_id=record.id,
+    )
+
+
+class ApiKeyService:
+    def __init__(self, session: AsyncSession, caller: Caller, pepper: str) -> None:
+        self.caller = caller
+        self.pepper = pepper
+        self.keys = ApiKeyRepository(session)
+
+    async def create(self, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+        require_role(self.caller, Role.ADMIN, action="issue API keys")
+        key = generate_key()
+        record = ApiKey(
+            id=new_id(),
+            org_id=self.caller.org_id,
+            name=data.name,
+            scopes=sorted(set(data.scopes)),
+            key_prefix=display_prefix(key),
+            secret_hash=hash_key(key, self.pepper),
+            created_by=self.caller.subject,
+            created_at=utcnow(),
+        )
+        await self.keys.add(record)
+        return record, key
+
+    async def search(
+        self, *, after: uuid.UUID | None, limit: int
+    ) -> tuple[list[ApiKey], str | None]:
+        require_role(self.caller, Role.ADMIN, action="list API keys")
+        rows = await self.keys.in_org(self.caller.org_id, after=after, limit=limit + 1)
+        return split_page(rows, limit, lambda key: encode_cursor(key.id))
+
+    async def revoke(self, key_id: uuid.UUID) -> None:
+        require_role(self.caller, Role.ADMIN, action="revoke API keys")
+        record = await self.keys.get(self.caller.org_id, key_id)
+        if record is None or record.revoked_at is not None:
+            raise NotFound("No active API key with this id in your organization.")
+        await self.keys.revoke(record, self.caller.subject)
