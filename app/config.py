@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=100)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
+    rate_limit: str = Field(
+        default="600/minute",
+        description="Requests per caller (the `limits` notation, e.g. 100/second;1000/hour).",
+    )
     progress_backdate_days: int = Field(
         default=30, ge=0, description="How long before a goal existed progress may be dated."
     )

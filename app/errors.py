@@ -7,12 +7,13 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
+from app.idempotency.service import Replay
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
     PROBLEM_BASE,
@@ -179,7 +180,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _replay(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, Replay):  # registered for this type only
+        raise exc
+    return exc.response
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Replay, _replay)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from app.api_keys.router import router as api_keys_router
+from app.audit.router import router as audit_router
 from app.auth.jwks import JwksKeySource
 from app.clients.router import router as clients_router
 from app.config import PROJECT_ROOT, Settings, get_settings
@@ -25,8 +26,15 @@ from app.errors import install_problem_handlers
 from app.goal_templates.router import router as templates_router
 from app.goals.router import router as goals_router
 from app.health.router import router as health_router
+from app.idempotency.service import purge_periodically
+from app.limits import CallerRateLimiter
 from app.logging import configure_logging
-from app.middleware import JsonBodyMiddleware, RequestContextMiddleware
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    JsonBodyMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.progress.router import router as progress_router
 from app.session_outcomes.router import router as outcomes_router
 from app.steps.router import router as steps_router
@@ -54,6 +62,7 @@ TAGS = [
     {"name": "goal templates", "description": "SMART example goals for each area of therapy."},
     {"name": "session outcomes", "description": "What EHRs report after each session."},
     {"name": "api keys", "description": "Credentials for EHR integrations (admins only)."},
+    {"name": "audit", "description": "Who read or changed what, and every refused attempt."},
     {"name": "operations", "description": "Health probes; no authentication."},
 ]
 
@@ -84,9 +93,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jwks = (
             JwksKeySource(settings.jwt_jwks_url, http_client) if settings.jwt_jwks_url else None
         )
+        purger = asyncio.create_task(purge_periodically(app.state.sessionmaker))
         try:
             yield
         finally:
+            purger.cancel()
             await engine.dispose()
 
 
@@ -113,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
     )
     app.state.settings = settings
+    app.state.rate_limiter = CallerRateLimiter(settings.rate_limit)
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(clients_router)
@@ -122,7 +134,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(templates_router)
     app.include_router(outcomes_router)
     app.include_router(api_keys_router)
+    app.include_router(audit_router)
     app.add_middleware(JsonBodyMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

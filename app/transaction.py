@@ -2,7 +2,7 @@
 
 The handler's work, the stored idempotent response and the audit record commit together,
 before the response is sent, so a failed commit is a problem response and never a 2xx whose
-data was lost.
+data was lost. A refused or failed request is audited on its own after the rollback.
 """
 
 from __future__ import annotations
@@ -10,23 +10,39 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.audit.recorder import record_failure, record_success
+from app.idempotency.service import idempotency_guard, remember_response
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {method.upper() for method in kwargs.get("methods") or ()}
+        if "POST" in methods:  # every POST honours Idempotency-Key
+            dependencies = [*(kwargs.get("dependencies") or ()), Depends(idempotency_guard)]
+            kwargs["dependencies"] = dependencies
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
             sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-            async with sessionmaker() as session:
-                request.state.session = session
-                response = await handler(request)
-                await session.commit()
+            try:
+                async with sessionmaker() as session:
+                    request.state.session = session
+                    response = await handler(request)
+                    await remember_response(request, response)
+                    await record_success(request, session, response)
+                    await session.commit()
+            except Exception as exc:
+                await record_failure(request, exc)
+                raise
             return response
 
         return run_in_transaction

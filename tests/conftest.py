@@ -95,7 +95,12 @@ def migrated_database(fresh_database: str) -> str:
 
 @pytest.fixture(scope="session")
 def settings(migrated_database: str) -> Settings:
-    return Settings(database_url=migrated_database, jwt_secret=TEST_JWT_SECRET, log_level="WARNING")
+    return Settings(
+        database_url=migrated_database,
+        jwt_secret=TEST_JWT_SECRET,
+        log_level="WARNING",
+        rate_limit="100000/minute",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +141,10 @@ def api(http: AsyncClient, settings: Settings) -> Api:
     return Api(http, settings)
 
 
-APP_TABLES = "clients, care_team_members, goals, goal_revisions, action_steps, progress_events"
+APP_TABLES = (
+    "clients, care_team_members, goals, goal_revisions, action_steps, progress_events, "
+    "session_outcomes, api_keys, idempotency_keys, audit_events"
+)
 
 
 @pytest.fixture

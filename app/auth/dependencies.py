@@ -48,6 +48,7 @@ async def get_caller(
     else:
         caller = await verify_token(token, settings, request.app.state.jwks)
     request.state.caller = caller
+    await request.app.state.rate_limiter.check(caller)
     structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)
     return caller
 

@@ -1,0 +1,131 @@
+"""Writes one audit event per request to client data, from what the route already knows.
+
+Successful requests are recorded in their own transaction (so the record and the change commit
+together); refused or failed ones in a separate one after the rollback, so that denied
+attempts are on the record too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException
+
+from app.audit.models import AuditEvent
+from app.auth.caller import Caller, Role
+from app.db import new_id, utcnow
+from app.idempotency.service import Replay
+from app.problems import AppError
+
+# Path parameters that name the record a request is about, most specific last.
+RESOURCE_PARAMS = {
+    "client_id": "client",
+    "goal_id": "goal",
+    "step_id": "step",
+    "event_id": "progress_event",
+    "outcome_id": "session_outcome",
+    "key_id": "api_key",
+}
+# What a 201 from each create operation made.
+CREATED = {
+    "create_client": "client",
+    "create_goal": "goal",
+    "create_step": "step",
+    "record_progress_event": "progress_event",
+    "create_session_outcome": "session_outcome",
+    "create_api_key": "api_key",
+}
+_log = structlog.get_logger("app.audit")
+
+
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, AppError):
+        return exc.status
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError):
+        return 422
+    return 500
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "success"
+    if status in (401, 403):
+        return "denied"
+    if status == 404:
+        return "not_found"
+    return "rejected" if status < 500 else "error"
+
+
+def _resource(request: Request, response: Response | None) -> tuple[str | None, str | None]:
+    kind = identifier = None
+    for name, resource_type in RESOURCE_PARAMS.items():
+        if name in request.path_params:
+            kind, identifier = resource_type, str(request.path_params[name])
+            break
+    operation = getattr(request.scope.get("route"), "name", "")
+    if response is not None and response.status_code == 201 and operation in CREATED:
+        try:
+            identifier = str(json.loads(bytes(response.body))["id"])
+            kind = CREATED[operation]
+        except (ValueError, KeyError, TypeError):
+            pass
+    return kind, identifier
+
+
+async def _changed_fields(request: Request) -> list[str]:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return []
+    try:
+        body: Any = json.loads(await request.body() or b"null")
+    except Exception:  # an unreadable or cut-off body has no field names to record
+        return []
+    return sorted(str(key)[:64] for key in body)[:50] if isinstance(body, dict) else []
+
+
+async def _event(request: Request, status: int, response: Response | None) -> AuditEvent:
+    caller: Caller | None = getattr(request.state, "caller", None)
+    kind, identifier = _resource(request, response)
+    return AuditEvent(
+        id=new_id(),
+        org_id=caller.org_id if caller else None,
+        occurred_at=utcnow(),
+        actor_type="anonymous"
+        if caller is None
+        else ("integration" if caller.role is Role.INTEGRATION else "user"),
+        actor_id=caller.subject if caller else None,
+        actor_role=caller.role.value if caller else None,
+        credential_id=caller.credential_id if caller else None,
+        action=getattr(request.scope.get("route"), "name", "unknown"),
+        resource_type=kind,
+        resource_id=identifier,
+        outcome=_outcome(status),
+        status_code=status,
+        request_id=getattr(request.state, "request_id", None),
+        changed_fields=await _changed_fields(request),
+    )
+
+
+async def record_success(request: Request, session: AsyncSession, response: Response) -> None:
+    session.add(await _event(request, response.status_code, response))
+
+
+async def record_failure(request: Request, exc: Exception) -> None:
+    """After the request's transaction rolled back: record the attempt on its own."""
+    status = 200 if isinstance(exc, Replay) else _status_of(exc)
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    try:
+        async with sessionmaker() as session:
+            event = await _event(request, status, None)
+            if isinstance(exc, Replay):
+                event.outcome = "replayed"
+            session.add(event)
+            await session.commit()
+    except Exception as failure:  # the original error matters more than its audit record
+        _log.error("audit record failed", error=type(failure).__name__)

@@ -1,0 +1,141 @@
+"""Idempotency-Key on every POST (Stripe's rules, per caller).
+
+The first request with a key runs and its response is stored in the same transaction as its
+work. Within 24 hours the same key and request get that stored response again (with
+`Idempotent-Replayed: true`); the same key with a different request is 422; the same key while
+the first request is still running is 409 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import structlog
+from fastapi import Header, Request, Response
+from pydantic import StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.caller import Caller
+from app.auth.dependencies import CallerDep
+from app.db import SessionDep, new_id, utcnow
+from app.idempotency.repository import IdempotencyRepository
+from app.problems import Conflict, UnprocessableContent
+from app.schemas import Absent
+
+RETENTION = timedelta(hours=24)
+REPLAYED_HEADERS = ("content-type", "location", "etag")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingKey:
+    owner: str
+    key: str
+    request_hash: str
+
+
+class Replay(Exception):
+    """Raised instead of running the handler: the stored response goes out instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("idempotent replay")
+        self.response = response
+
+
+def owner_of(caller: Caller) -> str:
+    return f"{caller.org_id}:{caller.subject}"
+
+
+def fingerprint(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.url.path, request.url.query):
+        digest.update(part.encode())
+        digest.update(b"\x1f")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+IdempotencyKeyHeader = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+    | Absent,
+    Header(
+        description="Any unique string (a UUID is ideal), up to 255 visible ASCII characters. "
+        "Retrying with the same key within 24 h returns the first response instead of doing "
+        "the work twice."
+    ),
+]
+
+
+async def idempotency_guard(
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> None:
+    if idempotency_key is None:
+        return
+    owner = owner_of(caller)
+    request_hash = fingerprint(request, await request.body())
+    repository = IdempotencyRepository(session)
+    if not await repository.try_lock(owner, idempotency_key):
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    stored = await repository.find(owner, idempotency_key, utcnow())
+    if stored is None:
+        request.state.idempotency = PendingKey(owner, idempotency_key, request_hash)
+        return
+    if stored.request_hash != request_hash:
+        raise UnprocessableContent(
+            "This Idempotency-Key was already used for a different request; use a new key."
+        )
+    headers = {**stored.response_headers, "Idempotent-Replayed": "true"}
+    raise Replay(Response(stored.response_body, stored.status_code, headers=headers))
+
+
+async def remember_response(request: Request, response: Response) -> None:
+    """Called by the route class inside the request's transaction, before it commits."""
+    pending: PendingKey | None = getattr(request.state, "idempotency", None)
+    if pending is None:
+        return
+    now = utcnow()
+    headers = {name: value for name, value in response.headers.items() if name in REPLAYED_HEADERS}
+    await IdempotencyRepository(request.state.session).save(
+        {
+            "id": new_id(),
+            "owner": pending.owner,
+            "key": pending.key,
+            "request_hash": pending.request_hash,
+            "status_code": response.status_code,
+            "response_body": bytes(response.body),
+            "response_headers": headers,
+            "created_at": now,
+            "expires_at": now + RETENTION,
+        }
+    )
+
+
+async def purge_expired(repository: IdempotencyRepository, now: datetime | None = None) -> int:
+    return await repository.purge(now or utcnow())
+
+
+PURGE_INTERVAL = timedelta(minutes=15)
+
+
+async def purge_periodically(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Runs for the life of a worker: keeps the table to about a day of keys."""
+    log = structlog.get_logger("app.idempotency")
+    while True:
+        try:
+            async with sessionmaker() as session:
+                purged = await purge_expired(IdempotencyRepository(session))
+                await session.commit()
+            if purged:
+                log.info("purged idempotency keys", count=purged)
+        except Exception as exc:  # keep purging later; never take the worker down
+            log.warning("idempotency purge failed", error=type(exc).__name__)
+        await asyncio.sleep(PURGE_INTERVAL.total_seconds())

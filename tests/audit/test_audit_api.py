@@ -1,0 +1,83 @@
+"""The audit trail: every read, change and refused attempt, with names but never values."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tests.api import Api
+
+
+async def test_reads_writes_and_denials_are_recorded(api: Api) -> None:
+    admin = api.actor("admin", sub="root")
+    alice = api.actor("clinician", sub="alice")
+    bob = api.actor("clinician", sub="bob")
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    await alice.get(f"/v1/goals/{goal['id']}")
+    await alice.patch(
+        f"/v1/goals/{goal['id']}", json={"priority": "low", "title": "Walk daily now"}
+    )
+    assert (await bob.get(f"/v1/goals/{goal['id']}")).status_code == 404
+    robin = api.actor("client", sub="robin")
+    assert (
+        await robin.post(f"/v1/goals/{goal['id']}/transition", json={"to": "active"})
+    ).status_code == 403
+
+    events = (await admin.get("/v1/audit-events", params={"resource_id": goal["id"]})).json()[
+        "items"
+    ]
+    summary = [(e["action"], e["actor_id"], e["outcome"], e["status_code"]) for e in events]
+    assert summary == [
+        ("transition_goal", "robin", "denied", 403),
+        ("get_goal", "bob", "not_found", 404),
+        ("update_goal", "alice", "success", 200),
+        ("get_goal", "alice", "success", 200),
+        ("create_goal", "alice", "success", 201),
+    ]
+    update = events[2]
+    assert update["changed_fields"] == ["priority", "title"]
+    assert update["resource_type"] == "goal"
+    assert update["request_id"]
+    assert "Walk daily now" not in str(events)
+
+
+async def test_unauthenticated_attempts_and_integrations_are_recorded(
+    api: Api, connection: AsyncConnection
+) -> None:
+    admin = api.actor("admin", sub="root")
+    assert (await api.http.get("/v1/goals")).status_code == 401
+    key = (await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["goals:read"]})).json()
+    await api.http.get("/v1/goals", headers={"Authorization": f"Bearer {key['key']}"})
+    rows = (
+        await connection.execute(
+            text("SELECT actor_type, outcome, credential_id::text FROM audit_events ORDER BY id")
+        )
+    ).all()
+    assert ("anonymous", "denied", None) in rows
+    assert ("integration", "success", key["id"]) in rows
+    dump = (
+        await connection.execute(
+            text("SELECT string_agg(row_to_json(a)::text, '') FROM audit_events a")
+        )
+    ).scalar_one()
+    assert key["key"] not in dump
+
+
+async def test_only_admins_read_it_and_only_their_org(api: Api) -> None:
+    alice = api.actor("clinician", sub="alice")
+    await api.client(alice)
+    assert (await alice.get("/v1/audit-events")).status_code == 403
+    other = api.actor("admin", org="org-b", sub="root")
+    assert (await other.get("/v1/audit-events")).json()["items"] == []
+
+
+async def test_the_trail_cannot_be_changed(api: Api, connection: AsyncConnection) -> None:
+    await api.client(api.actor())
+    for statement in ("UPDATE audit_events SET outcome = 'success'", "DELETE FROM audit_events"):
+        savepoint = await connection.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            await connection.execute(text(statement))
+        await savepoint.rollback()

@@ -1,0 +1,118 @@
+"""Idempotency-Key on POST: replay, mismatch, per-caller scope, races, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.db import utcnow
+from app.idempotency.repository import IdempotencyRepository
+from app.idempotency.service import purge_expired
+from tests.api import Api
+
+
+async def clients_named(connection: AsyncConnection, name: str) -> int:
+    result = await connection.execute(
+        text("SELECT count(*) FROM clients WHERE display_name = :name"), {"name": name}
+    )
+    return int(result.scalar_one())
+
+
+async def test_replay_returns_the_first_response(api: Api, connection: AsyncConnection) -> None:
+    alice = api.actor()
+    headers = {"Idempotency-Key": "create-client-1"}
+    first = await alice.post("/v1/clients", json={"display_name": "Once"}, headers=headers)
+    again = await alice.post("/v1/clients", json={"display_name": "Once"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "Idempotent-Replayed" not in first.headers
+    assert await clients_named(connection, "Once") == 1
+
+
+async def test_same_key_different_body_is_422(api: Api, connection: AsyncConnection) -> None:
+    alice = api.actor()
+    headers = {"Idempotency-Key": "k-2"}
+    await alice.post("/v1/clients", json={"display_name": "A"}, headers=headers)
+    other = await alice.post("/v1/clients", json={"display_name": "B"}, headers=headers)
+    assert other.status_code == 422
+    assert await clients_named(connection, "B") == 0
+
+
+async def test_keys_are_scoped_per_caller(api: Api, connection: AsyncConnection) -> None:
+    headers = {"Idempotency-Key": "shared-key"}
+    alice = api.actor(sub="alice")
+    bob = api.actor(sub="bob")
+    other_org = api.actor(org="org-b", sub="alice")
+    responses = [
+        await actor.post("/v1/clients", json={"display_name": "Mine"}, headers=headers)
+        for actor in (alice, bob, other_org)
+    ]
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    assert len({r.json()["id"] for r in responses}) == 3
+    assert all("Idempotent-Replayed" not in r.headers for r in responses)
+
+
+async def test_key_rules(api: Api) -> None:
+    alice = api.actor()
+    too_long = await alice.post(
+        "/v1/clients", json={"display_name": "x"}, headers={"Idempotency-Key": "k" * 256}
+    )
+    assert too_long.status_code == 400
+    errors_are_not_stored = {"Idempotency-Key": "bad-body"}
+    assert (
+        await alice.post("/v1/clients", json={}, headers=errors_are_not_stored)
+    ).status_code == 422
+    fixed = await alice.post(
+        "/v1/clients", json={"display_name": "x"}, headers=errors_are_not_stored
+    )
+    assert fixed.status_code == 201
+
+
+async def test_expired_keys_run_again_and_are_purged(api: Api, connection: AsyncConnection) -> None:
+    alice = api.actor()
+    headers = {"Idempotency-Key": "old-key"}
+    await alice.post("/v1/clients", json={"display_name": "Old"}, headers=headers)
+    await connection.execute(
+        text("UPDATE idempotency_keys SET expires_at = now() - interval '1 minute'")
+    )
+    again = await alice.post("/v1/clients", json={"display_name": "Old"}, headers=headers)
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert await clients_named(connection, "Old") == 2
+    await connection.execute(
+        text("UPDATE idempotency_keys SET expires_at = now() - interval '1 minute'")
+    )
+
+    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as session:
+        purged = await purge_expired(
+            IdempotencyRepository(session), utcnow() + timedelta(seconds=1)
+        )
+        await session.commit()
+    assert purged == 1
+    remaining = await connection.execute(text("SELECT count(*) FROM idempotency_keys"))
+    assert remaining.scalar_one() == 0
+
+
+async def test_20_concurrent_requests_with_one_key_create_one_row(committed_api: Api) -> None:
+    alice = committed_api.actor()
+    headers = {"Idempotency-Key": "race-1"}
+    responses = await asyncio.gather(
+        *(
+            alice.post("/v1/clients", json={"display_name": "Raced"}, headers=headers)
+            for _ in range(20)
+        )
+    )
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {201, 409}, statuses
+    assert all(r.headers.get("Retry-After") for r in responses if r.status_code == 409)
+    created = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1
+    listed = (await alice.get("/v1/clients")).json()["items"]
+    assert [c["display_name"] for c in listed] == ["Raced"]
+    replay = await alice.post("/v1/clients", json={"display_name": "Raced"}, headers=headers)
+    assert replay.headers["Idempotent-Replayed"] == "true"

@@ -1,0 +1,80 @@
+"""Resource limits: body size, rate per caller, page size, and protective headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from app.config import Settings
+from app.main import create_app
+from tests.api import Api
+
+
+async def test_bodies_over_the_limit_are_413(api: Api) -> None:
+    alice = api.actor()
+    huge = b'{"display_name": "' + b"x" * 1_100_000 + b'"}'
+    response = await alice.post(
+        "/v1/clients", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"display_name": "'
+        for _ in range(20):
+            yield b"y" * 100_000
+        yield b'"}'
+
+    streamed = await alice.post(
+        "/v1/clients", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+
+
+async def test_hostile_shapes_are_refused_not_500(api: Api) -> None:
+    alice = api.actor()
+    client = await api.client(alice)
+    deep = "[" * 10_000 + "]" * 10_000
+    many = {"title": "x", "category": "other", "gas_levels": {str(i): "x" for i in range(100_000)}}
+    for body in (deep.encode(), None):
+        if body is None:
+            response = await alice.post(f"/v1/clients/{client['id']}/goals", json=many)
+        else:
+            response = await alice.post(
+                f"/v1/clients/{client['id']}/goals",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+        assert response.status_code in (400, 413, 422), response.status_code
+
+
+async def test_protective_headers(api: Api) -> None:
+    response = await api.actor().get("/v1/clients")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    health = await api.http.get("/healthz")
+    assert health.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" not in health.headers.get("Cache-Control", "")
+
+
+@pytest.fixture
+async def strict_api(settings: Settings) -> AsyncIterator[Api]:
+    application = create_app(settings.model_copy(update={"rate_limit": "5/minute"}))
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
+    ):
+        yield Api(http, settings)
+
+
+async def test_rate_limit_per_caller(strict_api: Api) -> None:
+    alice = strict_api.actor(org="rate-org", sub="alice")
+    statuses = [(await alice.get("/v1/clients")).status_code for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2
+    limited = await alice.get("/v1/clients")
+    assert int(limited.headers["Retry-After"]) >= 1
+    other = strict_api.actor(org="rate-org", sub="bob")
+    assert (await other.get("/v1/clients")).status_code == 200
