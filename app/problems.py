@@ -145,15 +145,18 @@ _DESCRIPTIONS = {
     404: "Not found, or it belongs to someone you may not see.",
     409: "Conflict with the current state (lifecycle, duplicate, concurrent change).",
     412: "`If-Match` does not match the current version.",
+    413: "The body is larger than the service accepts (1 MiB by default).",
     415: "The body is not JSON.",
     422: "The body or query failed validation; see `errors` (or `smart`).",
+    429: "Too many requests from you; retry after `Retry-After` seconds.",
     503: "The database is unavailable; retry after `Retry-After` seconds.",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for the problems a route can return (400/401/422/503 always can)."""
-    wanted = sorted({400, 401, 422, 503, *statuses})
+    """OpenAPI `responses=` for the problems a route can return (400/401/422/429/503 always
+    can; the route class adds 409 and 413 where a body or an Idempotency-Key is taken)."""
+    wanted = sorted({400, 401, 422, 429, 503, *statuses})
     return {
         status: {
             "model": Problem,

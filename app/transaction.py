@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.recorder import record_failure, record_success
 from app.idempotency.service import idempotency_guard, remember_response
+from app.problems import problem_responses
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -23,9 +24,14 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
+        responses = dict(kwargs.get("responses") or {})
         if "POST" in methods:  # every POST honours Idempotency-Key
             dependencies = [*(kwargs.get("dependencies") or ()), Depends(idempotency_guard)]
             kwargs["dependencies"] = dependencies
+            responses = {**problem_responses(409), **responses}
+        if methods & {"POST", "PUT", "PATCH"}:
+            responses = {**problem_responses(413), **responses}
+        kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Handler:
