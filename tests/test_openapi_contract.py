@@ -29,7 +29,12 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "60"))
 
 @pytest.fixture(scope="module")
 def live_url(migrated_database: str) -> Iterator[str]:
-    env = {"DATABASE_URL": migrated_database, "JWT_SECRET": TEST_JWT_SECRET, "LOG_LEVEL": "ERROR"}
+    env = {
+        "DATABASE_URL": migrated_database,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "LOG_LEVEL": "ERROR",
+        "RATE_LIMIT": "100000/minute",  # the fuzzer is one caller sending thousands of requests
+    }
     with live_server(env) as url:
         yield url
 
