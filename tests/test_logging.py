@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,6 +19,11 @@ CANARIES = {
     "description": "Canary-Description-Narwhal-6604 before breakfast, with a friend",
     "relevance": "Canary-Relevance-Pangolin-3305 matters because mornings are the hardest",
     "reason": "Canary-Reason-Tapir-1106",
+    "note": "Canary-Note-Kakapo-8807",
+    "step": "Canary-Step-Quoll-2208",
+    "value": 7.123456789,
+    "key_name": "Canary-KeyName-Dugong-4409",
+    "encounter": "Canary-Encounter-Numbat-5510",
 }
 
 
@@ -55,17 +61,55 @@ async def test_no_phi_or_tokens_in_logs_and_request_id_everywhere(
     await alice.post(f"/v1/clients/{client['id']}/goals", json=smart_goal(category="nope"))
     await alice.post("/v1/goals/validate", json={"title": CANARIES["title"]})
     await api.http.get("/v1/clients", headers={"Authorization": "Bearer " + alice.token[:-3]})
+    step = (await alice.post(f"{url}/steps", json={"title": CANARIES["step"]})).json()
+    await alice.patch(f"/v1/steps/{step['id']}", json={"status": "done"})
+    await alice.post(
+        f"{url}/progress-events",
+        json={"kind": "note", "note": CANARIES["note"]},
+        headers={"Idempotency-Key": CANARIES["note"]},
+    )
+    measure = {**smart_goal()["measure"], "kind": "numeric"}
+    numeric = await api.goal(alice, client["id"], measure=measure)
+    event = await alice.post(
+        f"/v1/goals/{numeric['id']}/progress-events",
+        json={"kind": "measurement", "value": CANARIES["value"]},
+    )
+    await alice.post(
+        f"/v1/progress-events/{event.json()['id']}/retract", json={"reason": CANARIES["reason"]}
+    )
+    await alice.get(f"{url}/progress")
+    await alice.get(f"/v1/clients/{client['id']}/summary")
+    admin = api.actor("admin", sub="root")
+    key = (
+        await admin.post(
+            "/v1/api-keys",
+            json={"name": CANARIES["key_name"], "scopes": ["session_outcomes:write"]},
+        )
+    ).json()["key"]
+    await api.http.post(
+        "/v1/session-outcomes",
+        json={
+            "external_id": CANARIES["encounter"],
+            "client_id": client["id"],
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "note": CANARIES["note"],
+            "goals": [{"goal_id": goal["id"], "note": CANARIES["note"]}],
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    await admin.get("/v1/audit-events")
 
     logged = capsys.readouterr().out
     lines = [line for line in logged.splitlines() if line.strip()]
     assert len(lines) >= 9, logged  # one access line per request at least
     for canary in CANARIES.values():
-        assert canary not in logged
+        assert str(canary) not in logged
+    assert key not in logged
     assert alice.token not in logged
     assert alice.token[:-3] not in logged
     records = [json.loads(line) for line in lines]
     assert all(record.get("request_id") for record in records), logged
     access = [record for record in records if record["event"] == "request"]
-    assert len(access) == 9
+    assert len(access) == 20  # one access line for every request above
     assert {"method", "route", "status", "duration_ms", "org_id", "caller"} <= set(access[1])
     assert "/v1/goals/{goal_id:uuid}/transition" in {record["route"] for record in access}
