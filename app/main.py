@@ -29,6 +29,7 @@ from app.health.router import router as health_router
 from app.idempotency.service import purge_periodically
 from app.limits import CallerRateLimiter
 from app.logging import configure_logging
+from app.metrics import Metrics
 from app.middleware import (
     BodySizeLimitMiddleware,
     JsonBodyMiddleware,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = CallerRateLimiter(settings.rate_limit)
+    app.state.metrics = Metrics(app)
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(clients_router)

@@ -60,14 +60,18 @@ class RequestContextMiddleware:
             if status_code == 500 and not response_started:
                 await _internal_error(scope, request_id)(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", "unmatched")
+            seconds = time.perf_counter() - started
             _log.info(
                 "request",
                 method=scope["method"],
-                route=getattr(route, "path", "unmatched"),
+                route=route,
                 status=status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
+            metrics = getattr(scope.get("app"), "state", None)
+            if metrics is not None and hasattr(metrics, "metrics"):
+                metrics.metrics.observe(scope["method"], route, status_code, seconds)
 
 
 def _internal_error(scope: Scope, request_id: str) -> JSONResponse:

@@ -56,3 +56,16 @@ async def test_api_answers_503_with_retry_after_when_database_is_down(
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.json()["title"] == "Service unavailable"
+
+
+async def test_metrics_by_route_template_and_pool(http: AsyncClient, settings: Settings) -> None:
+    token = mint_token(settings, role=Role.ADMIN, org="metrics-org", subject="root")
+    headers = {"Authorization": f"Bearer {token}"}
+    await http.get("/v1/goals/01935c4e-0000-7000-8000-000000000000", headers=headers)
+    await http.get("/v1/clients", headers=headers)
+    body = (await http.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/v1/goals/{goal_id:uuid}",status="404"}' in body
+    assert 'route="/v1/clients",status="200"' in body
+    assert "http_request_duration_seconds_bucket" in body
+    assert "db_pool_connections_in_use" in body
+    assert "01935c4e" not in body  # templates, never ids
