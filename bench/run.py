@@ -1,0 +1,235 @@
+"""`make bench`: seed, serve, load, compare with the raw ceiling, print, and clean up.
+
+Runs the service (2 uvicorn workers) and a raw Starlette + asyncpg app on the same tables, one
+after the other, and drives each with wrk (32 connections) against 127.0.0.1 only. Everything
+it starts, it stops. Figures depend on the machine: read the ratios more than the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from sqlalchemy import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.auth.caller import Role  # noqa: E402
+from app.auth.tokens import mint_token  # noqa: E402
+from app.config import Settings  # noqa: E402
+from bench.seed import ORG, seed  # noqa: E402
+
+SECRET = "bench-secret-" + "b" * 40
+SERVICE_PORT, RAW_PORT = 8601, 8602
+ENDPOINTS = [
+    ("GET /v1/goals/{id}", "GET", "/v1/goals/{id}", "goals", None),
+    ("GET /v1/goals?limit=20", "GET", "/v1/goals?limit=20&client_id={id}", "clients", None),
+    ("GET /v1/goals/{id}/progress", "GET", "/v1/goals/{id}/progress", "goals", None),
+    ("GET /v1/clients/{id}/summary", "GET", "/v1/clients/{id}/summary", "clients", None),
+    ("POST …/progress-events", "POST", "/v1/goals/{id}/progress-events", "goals",
+     '{"kind": "measurement", "value": 3}'),
+]  # fmt: skip
+RAW = [
+    ("raw GET goal", "GET", "/raw/goals/{id}", "goals", None),
+    ("raw POST event", "POST", "/raw/goals/{id}/progress-events", "goals", '{"value": 3}'),
+]
+BASELINE_FOR = {"GET /v1/goals/{id}": "raw GET goal", "POST …/progress-events": "raw POST event"}
+EXPLAINED = {
+    "goal list page": "SELECT * FROM goals WHERE org_id = 'bench' AND client_id = $1 "
+    "ORDER BY id LIMIT 21",
+    "latest measurements": "SELECT goal_id, occurred_at, value FROM progress_events "
+    "WHERE goal_id = $2 AND kind = 'measurement' AND status = 'recorded' "
+    "ORDER BY occurred_at DESC, id DESC LIMIT 2",
+    "event page": "SELECT * FROM progress_events WHERE goal_id = $2 "
+    "ORDER BY occurred_at DESC, id DESC LIMIT 21",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+
+
+def plain(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def fresh_database(server: str, name: str) -> str:
+    connection = await asyncpg.connect(plain(server))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def serve(
+    command: list[str], env: dict[str, str], port: int, ready: str
+) -> Iterator[psutil.Process]:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+        command, cwd=ROOT, env={**os.environ, **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"nothing answered on port {port}")
+        yield psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def uvicorn(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "2", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+
+
+def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port: int,
+        token: str, seconds: int, connections: int) -> Result:  # fmt: skip
+    env = {**os.environ, "BENCH_IDS": str(ids), "BENCH_PATH": path, "BENCH_METHOD": method,
+           "BENCH_TOKEN": token}  # fmt: skip
+    if body:
+        env["BENCH_BODY"] = body
+    output = subprocess.run(  # noqa: S603
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",  # noqa: S607
+         "-s", str(ROOT / "bench" / "wrk.lua"), f"http://127.0.0.1:{port}"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    found = re.search(r"BENCH_RESULT (\{.*\})", output)
+    if not found:
+        raise RuntimeError(output)
+    data = json.loads(found.group(1))
+    return Result(name, data["requests"] / data["seconds"], data["p50_ms"], data["p99_ms"],
+                  data["errors"])  # fmt: skip
+
+
+async def explain(url: str, client_id: str, goal_id: str) -> dict[str, str]:
+    connection = await asyncpg.connect(plain(url))
+    try:
+        plans = {}
+        for name, sql in EXPLAINED.items():
+            sql = sql.replace("$1", f"'{client_id}'").replace("$2", f"'{goal_id}'")
+            rows = await connection.fetch(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}")
+            plans[name] = "\n".join("    " + row[0] for row in rows)
+        return plans
+    finally:
+        await connection.close()
+
+
+def run_dataset(
+    server: str, events: int, args: argparse.Namespace, workdir: Path
+) -> dict[str, Result]:
+    print(
+        f"\n== data set: {args.clients} clients, {args.clients * args.goals} goals, "
+        f"{events:,} events"
+    )
+    url = asyncio.run(fresh_database(server, f"tg_bench_{events}"))
+    env = {"DATABASE_URL": url, "JWT_SECRET": SECRET, "RATE_LIMIT": "100000000/minute",
+           "LOG_LEVEL": "WARNING", "APP_ENV": "development"}  # fmt: skip
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
+                   env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
+    started = time.monotonic()
+    seeded = asyncio.run(seed(plain(url), clients=args.clients, goals_per_client=args.goals,
+                              events=events))  # fmt: skip
+    print(f"   seeded in {time.monotonic() - started:.1f} s")
+    files = {"goals": workdir / f"goals-{events}.txt", "clients": workdir / f"clients-{events}.txt"}
+    files["goals"].write_text("\n".join(map(str, seeded.goal_ids)))
+    files["clients"].write_text("\n".join(map(str, seeded.client_ids)))
+    settings = Settings(jwt_secret=SECRET, database_url=url)
+    token = mint_token(settings, role=Role.ADMIN, org=ORG, subject="bench")
+    results: dict[str, Result] = {}
+    load = {"seconds": args.seconds, "connections": args.connections}
+    with serve(uvicorn("bench.raw_app:app", RAW_PORT), {"RAW_DATABASE_DSN": plain(url)},
+               RAW_PORT, "/raw/goals/00000000-0000-0000-0000-000000000000"):  # fmt: skip
+        for name, method, path, kind, body in RAW:
+            results[name] = wrk(
+                name, method, path, files[kind], body, port=RAW_PORT, token="", **load
+            )
+    with serve(uvicorn("app.main:app", SERVICE_PORT), env, SERVICE_PORT, "/readyz") as master:
+        for name, method, path, kind, body in ENDPOINTS:
+            results[name] = wrk(name, method, path, files[kind], body, port=SERVICE_PORT,
+                                token=token, **load)  # fmt: skip
+        workers = master.children(recursive=True)
+        rss = max((w.memory_info().rss for w in workers), default=0) / 2**20
+        print(f"   largest worker RSS after the run: {rss:.0f} MB")
+    for name, plan in asyncio.run(
+        explain(url, str(seeded.client_ids[0]), str(seeded.goal_ids[0]))
+    ).items():
+        print(f"   EXPLAIN {name}:\n{plan}")
+    return results
+
+
+def report(results: dict[str, Result]) -> None:
+    print(f"   {'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  vs raw")
+    for name, result in results.items():
+        baseline = results.get(BASELINE_FOR.get(name, ""))
+        ratio = f"{result.rps / baseline.rps:.2f}x" if baseline else ""
+        print(f"   {name:34} {result.rps:8.0f} {result.p50:8.2f} {result.p99:8.2f} "
+              f"{result.errors:7d}  {ratio}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--goals", type=int, default=10, help="goals per client")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--compare-events",
+        type=int,
+        default=10_000,
+        help="a second, small data set to compare latency with (0: skip)",
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    server = os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    sizes = [n for n in (args.compare_events, args.events) if n]
+    by_size = {}
+    with tempfile.TemporaryDirectory(prefix="tg-bench-") as folder:
+        for events in sizes:
+            by_size[events] = run_dataset(server, events, args, Path(folder))
+            report(by_size[events])
+    if len(by_size) == 2:
+        small, large = (by_size[n] for n in sizes)
+        print(f"\n== latency at {sizes[1]:,} events vs {sizes[0]:,} (target: within 1.5x)")
+        for name in (
+            "GET /v1/goals?limit=20",
+            "GET /v1/goals/{id}/progress",
+            "GET /v1/clients/{id}/summary",
+        ):
+            print(f"   {name:34} p50 {large[name].p50 / small[name].p50:5.2f}x   "
+                  f"p99 {large[name].p99 / small[name].p99:5.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
