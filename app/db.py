@@ -61,7 +61,9 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every request): a connection that died with
+        # the server fails one request with 503 and the pool discards all its old connections.
+        pool_pre_ping=False,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),

@@ -162,10 +162,17 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# SQLSTATEs that mean "not now" rather than "wrong": a statement timeout, the server shutting
+# down or starting up, a lost connection, a deadlock. The caller may retry.
+_TRANSIENT_SQLSTATES = ("57014", "57P01", "57P02", "57P03", "40P01", "08")
+
+
 def _is_connection_error(exc: DBAPIError) -> bool:
-    return isinstance(exc.orig, _CONNECTION_ERRORS) or isinstance(
-        getattr(exc.orig, "__cause__", None), _CONNECTION_ERRORS
-    )
+    cause = getattr(exc.orig, "__cause__", None)
+    if isinstance(exc.orig, _CONNECTION_ERRORS) or isinstance(cause, _CONNECTION_ERRORS):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or ""
+    return str(sqlstate).startswith(_TRANSIENT_SQLSTATES)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException
 
@@ -113,7 +114,13 @@ async def _event(request: Request, status: int, response: Response | None) -> Au
 
 
 async def record_success(request: Request, session: AsyncSession, response: Response) -> None:
-    session.add(await _event(request, response.status_code, response))
+    await _insert(session, await _event(request, response.status_code, response))
+
+
+async def _insert(session: AsyncSession, event: AuditEvent) -> None:
+    """A Core INSERT: the audit row needs none of the ORM's unit-of-work bookkeeping."""
+    values = {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}
+    await session.execute(insert(AuditEvent).values(values))
 
 
 async def record_failure(request: Request, exc: Exception) -> None:
@@ -125,7 +132,7 @@ async def record_failure(request: Request, exc: Exception) -> None:
             event = await _event(request, status, None)
             if isinstance(exc, Replay):
                 event.outcome = "replayed"
-            session.add(event)
+            await _insert(session, event)
             await session.commit()
     except Exception as failure:  # the original error matters more than its audit record
         _log.error("audit record failed", error=type(failure).__name__)
