@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install migrate lint format token demo clean
+.PHONY: run test install migrate lint format token demo bench chaos clean
 
 $(BIN)/activate:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -44,6 +44,15 @@ token: install
 
 demo: migrate
 	$(BIN)/python -m app.cli seed-demo
+
+## Load test against the raw Starlette+asyncpg ceiling (needs wrk and the local PostgreSQL).
+bench: install
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## PostgreSQL restart under load and graceful shutdown (restarts the machine's cluster).
+chaos: install
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

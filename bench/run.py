@@ -153,7 +153,8 @@ def run_dataset(
     )
     url = asyncio.run(fresh_database(server, f"tg_bench_{events}"))
     env = {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
-           "RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING", "APP_ENV": "production"}  # fmt: skip
+           "RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING",
+           "APP_ENV": "production"}  # fmt: skip
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
                    env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
     started = time.monotonic()
