@@ -18,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from app.api_keys.router import router as api_keys_router
 from app.audit.router import router as audit_router
 from app.auth.jwks import JwksKeySource
+from app.auth.tokens import VerifiedTokens
 from app.clients.router import router as clients_router
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_engine, create_sessionmaker
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limiter = CallerRateLimiter(settings.rate_limit)
     app.state.metrics = Metrics(app)
+    app.state.verified_tokens = VerifiedTokens()
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(clients_router)

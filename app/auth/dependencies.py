@@ -46,7 +46,9 @@ async def get_caller(
         caller = await authenticate_key(session, token, settings.api_key_pepper)
         _check_integration_scope(request, caller)
     else:
-        caller = await verify_token(token, settings, request.app.state.jwks)
+        caller = await verify_token(
+            token, settings, request.app.state.jwks, request.app.state.verified_tokens
+        )
     request.state.caller = caller
     await request.app.state.rate_limiter.check(caller)
     structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,12 +21,56 @@ _ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_SUBJECT_LENGTH = 255
 
 
-async def verify_token(token: str, settings: Settings, jwks: JwksKeySource | None) -> Caller:
+class VerifiedTokens:
+    """Tokens already verified, until they expire: a client sends the same token on every
+    request, and checking its signature each time is the costliest part of authenticating."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+
+    def get(self, token: str) -> Caller | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        caller, expires = entry
+        if time.time() >= expires:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return caller
+
+    def put(self, token: str, caller: Caller, expires: float) -> None:
+        self._entries[token] = (caller, expires)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+
+async def verify_token(
+    token: str,
+    settings: Settings,
+    jwks: JwksKeySource | None,
+    verified: VerifiedTokens | None = None,
+) -> Caller:
     """Check signature, expiry and (when configured) issuer and audience; return the Caller.
 
     With JWT_JWKS_URL the identity provider's RS256/ES256 keys are the only ones accepted;
     otherwise only HS256 with JWT_SECRET. The two are never mixed.
     """
+    cached = verified.get(token) if verified is not None else None
+    if cached is not None:
+        return cached
+    claims = await _verified_claims(token, settings, jwks)
+    caller = _caller_from_claims(claims)
+    if verified is not None:
+        verified.put(token, caller, float(claims["exp"]))
+    return caller
+
+
+async def _verified_claims(
+    token: str, settings: Settings, jwks: JwksKeySource | None
+) -> dict[str, Any]:
     if jwks is not None:
         try:
             claims = await verify_with_jwks(
@@ -39,11 +85,15 @@ async def verify_token(token: str, settings: Settings, jwks: JwksKeySource | Non
             raise Unauthorized("The token has expired.") from None
         except (InvalidKey, jwt.PyJWTError):
             raise Unauthorized("The token is not valid.") from None
-        return _caller_from_claims(claims)
-    return verify_shared_secret_token(token, settings)
+        return claims
+    return _shared_secret_claims(token, settings)
 
 
 def verify_shared_secret_token(token: str, settings: Settings) -> Caller:
+    return _caller_from_claims(_shared_secret_claims(token, settings))
+
+
+def _shared_secret_claims(token: str, settings: Settings) -> dict[str, Any]:
     required = ["exp", "sub"]
     if settings.jwt_issuer:
         required.append("iss")
@@ -64,7 +114,7 @@ def verify_shared_secret_token(token: str, settings: Settings) -> Caller:
         raise Unauthorized("The token has expired.") from None
     except jwt.PyJWTError:
         raise Unauthorized("The token is not valid.") from None
-    return _caller_from_claims(claims)
+    return claims
 
 
 def _caller_from_claims(claims: dict[str, Any]) -> Caller:

@@ -117,3 +117,20 @@ async def test_rs256_token_is_refused_when_only_hs256_is_configured(
 async def test_basic_auth_scheme_is_401(strict_http: AsyncClient) -> None:
     response = await call(strict_http, "YWxpY2U6cGFzcw==", scheme="Basic")
     assert response.status_code == 401
+
+
+def test_verified_tokens_expire_and_stay_bounded() -> None:
+    import time
+
+    from app.auth.caller import Caller, Role
+    from app.auth.tokens import VerifiedTokens
+
+    cache = VerifiedTokens(capacity=2)
+    alice = Caller(org_id="o", subject="alice", role=Role.CLINICIAN)
+    cache.put("fresh", alice, time.time() + 60)
+    cache.put("stale", alice, time.time() - 1)
+    assert cache.get("fresh") is alice
+    assert cache.get("stale") is None  # expired tokens are never served from the cache
+    cache.put("a", alice, time.time() + 60)
+    cache.put("b", alice, time.time() + 60)
+    assert cache.get("fresh") is None  # the least recently used entry made room
