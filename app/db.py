@@ -78,7 +78,7 @@ def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     """The request's session, opened by `TransactionalRoute` (see app/transaction.py)."""
     session: AsyncSession = request.state.session
     return session

@@ -18,7 +18,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
 
 
-def get_api_key_service(
+async def get_api_key_service(
     session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> ApiKeyService:
     return ApiKeyService(session, caller, settings.api_key_pepper)

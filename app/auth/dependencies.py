@@ -25,7 +25,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings_from_app(request: Request) -> Settings:
+async def get_settings_from_app(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

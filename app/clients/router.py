@@ -20,7 +20,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=TransactionalRoute)
 
 
-def get_client_service(session: SessionDep, caller: CallerDep) -> ClientService:
+async def get_client_service(session: SessionDep, caller: CallerDep) -> ClientService:
     return ClientService(session, caller)
 
 

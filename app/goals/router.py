@@ -31,7 +31,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["goals"], route_class=TransactionalRoute)
 
 
-def get_goal_service(session: SessionDep, caller: CallerDep) -> GoalService:
+async def get_goal_service(session: SessionDep, caller: CallerDep) -> GoalService:
     return GoalService(session, caller)
 
 

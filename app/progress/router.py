@@ -28,7 +28,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["progress"], route_class=TransactionalRoute)
 
 
-def get_progress_service(
+async def get_progress_service(
     session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> ProgressService:
     return ProgressService(session, caller, settings)

@@ -18,7 +18,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["session outcomes"], route_class=TransactionalRoute)
 
 
-def get_outcome_service(
+async def get_outcome_service(
     session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> SessionOutcomeService:
     return SessionOutcomeService(session, caller, settings)

@@ -18,7 +18,9 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["steps"], route_class=TransactionalRoute)
 
 
-def get_step_service(session: SessionDep, caller: CallerDep, settings: SettingsDep) -> StepService:
+async def get_step_service(
+    session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> StepService:
     return StepService(session, caller, settings)
 
 
