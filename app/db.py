@@ -42,7 +42,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         datetime: DateTime(timezone=True),
-        dict[str, Any]: JSONB(),
+        # A Python None is SQL NULL, not the JSON value null (which IS NOT NULL in SQL).
+        dict[str, Any]: JSONB(none_as_null=True),
     }
 
 

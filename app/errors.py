@@ -193,6 +193,26 @@ async def _replay(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+def status_of(exc: Exception) -> int:
+    """The status the handlers below answer `exc` with (the audit trail records it)."""
+    if isinstance(exc, AppError):
+        return exc.status
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError):
+        errors = [error["loc"] for error in exc.errors()]
+        return 400 if all(_is_malformed(list(loc)) for loc in errors) else 422
+    if isinstance(exc, IntegrityError):
+        return 409
+    if isinstance(exc, StaleDataError):
+        return 412
+    if isinstance(exc, _CONNECTION_ERRORS) or (
+        isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_connection_error(exc))
+    ):
+        return 503
+    return 500
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Replay, _replay)
     app.add_exception_handler(AppError, _app_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import httpx
 import structlog
@@ -22,7 +22,7 @@ from app.auth.tokens import VerifiedTokens
 from app.clients.router import router as clients_router
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db import create_engine, create_sessionmaker
-from app.embedded_db import embedded_database_url
+from app.embedded_db import start_embedded_server
 from app.errors import install_problem_handlers
 from app.goal_templates.router import router as templates_router
 from app.goals.router import router as goals_router
@@ -78,16 +78,20 @@ def schema_head() -> str:
     return head
 
 
-async def database_url(settings: Settings) -> str:
+async def database_url(app: FastAPI, settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    return await asyncio.to_thread(embedded_database_url, settings.embedded_db_path)
+    server = await asyncio.to_thread(start_embedded_server, settings.embedded_db_path)
+    app.state.embedded_server = server
+    url: str = server.get_uri(driver="asyncpg")
+    return url
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    engine = create_engine(settings, await database_url(settings))
+    app.state.embedded_server = None
+    engine = create_engine(settings, await database_url(app, settings))
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.schema_head = await asyncio.to_thread(schema_head)
@@ -100,7 +104,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             purger.cancel()
+            with suppress(asyncio.CancelledError):
+                await purger
             await engine.dispose()
+            if app.state.embedded_server is not None:
+                # Stop the embedded PostgreSQL when the last worker using it leaves: uvicorn
+                # re-raises SIGTERM after shutdown, so atexit hooks would not run.
+                await asyncio.to_thread(app.state.embedded_server.cleanup)
 
 
 def _operation_id(route: APIRoute) -> str:

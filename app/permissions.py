@@ -8,7 +8,7 @@ from app.problems import Forbidden, PreconditionFailed
 
 def require_role(caller: Caller, *allowed: Role, action: str) -> None:
     if caller.role not in allowed:
-        names = ", ".join(role.value for role in allowed)
+        names = " or ".join(f"{'an' if r.value[0] in 'aeiou' else 'a'} {r.value}" for r in allowed)
         raise Forbidden(f"Only {names} may {action}.")
 
 

@@ -38,7 +38,7 @@ async def test_hostile_shapes_are_refused_not_500(api: Api) -> None:
     alice = api.actor()
     client = await api.client(alice)
     deep = "[" * 10_000 + "]" * 10_000
-    many = {"title": "x", "category": "other", "gas_levels": {str(i): "x" for i in range(100_000)}}
+    many = {"title": "x", "category": "other", "gas_levels": {str(i): "x" for i in range(10_000)}}
     for body in (deep.encode(), None):
         if body is None:
             response = await alice.post(f"/v1/clients/{client['id']}/goals", json=many)
@@ -48,7 +48,8 @@ async def test_hostile_shapes_are_refused_not_500(api: Api) -> None:
                 content=body,
                 headers={"Content-Type": "application/json"},
             )
-        assert response.status_code in (400, 413, 422), response.status_code
+        # Nested 10,000 deep: the JSON parser gives up (400); 10,000 keys: validation (422).
+        assert response.status_code == (400 if body is not None else 422), response.text[:200]
 
 
 async def test_protective_headers(api: Api) -> None:

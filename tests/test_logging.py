@@ -111,5 +111,10 @@ async def test_no_phi_or_tokens_in_logs_and_request_id_everywhere(
     assert all(record.get("request_id") for record in records), logged
     access = [record for record in records if record["event"] == "request"]
     assert len(access) == 20  # one access line for every request above
+    # Every call did its work (so its logging path ran), but the two that are meant to fail.
+    failures = sorted(
+        (record["route"], record["status"]) for record in access if record["status"] >= 400
+    )
+    assert failures == [("/v1/clients", 401), ("/v1/clients/{client_id:uuid}/goals", 422)]
     assert {"method", "route", "status", "duration_ms", "org_id", "caller"} <= set(access[1])
     assert "/v1/goals/{goal_id:uuid}/transition" in {record["route"] for record in access}

@@ -12,16 +12,14 @@ from typing import Any, cast
 
 import structlog
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.exceptions import HTTPException
 
 from app.audit.models import AuditEvent
 from app.auth.caller import Caller, Role
 from app.db import new_id, utcnow
+from app.errors import status_of
 from app.idempotency.service import Replay
-from app.problems import AppError
 
 # Path parameters that name the record a request is about, most specific last.
 RESOURCE_PARAMS = {
@@ -44,17 +42,13 @@ CREATED = {
 _log = structlog.get_logger("app.audit")
 
 
-def _status_of(exc: Exception) -> int:
-    if isinstance(exc, AppError):
-        return exc.status
-    if isinstance(exc, HTTPException):
-        return exc.status_code
-    if isinstance(exc, RequestValidationError):
-        return 422
-    return 500
+def _action(request: Request) -> str:
+    return str(getattr(request.scope.get("route"), "name", "unknown"))
 
 
-def _outcome(status: int) -> str:
+def _outcome(status: int, response: Response | None) -> str:
+    if response is not None and response.headers.get("Idempotent-Replayed") == "true":
+        return "replayed"
     if status < 400:
         return "success"
     if status in (401, 403):
@@ -71,7 +65,7 @@ def _resource(request: Request, response: Response | None) -> tuple[str | None, 
             kind, identifier = resource_type, str(request.path_params[name])
             break
     operation = getattr(request.scope.get("route"), "name", "")
-    if response is not None and response.status_code == 201 and operation in CREATED:
+    if response is not None and response.status_code in (200, 201) and operation in CREATED:
         try:
             identifier = str(json.loads(bytes(response.body))["id"])
             kind = CREATED[operation]
@@ -103,10 +97,10 @@ async def _event(request: Request, status: int, response: Response | None) -> Au
         actor_id=caller.subject if caller else None,
         actor_role=caller.role.value if caller else None,
         credential_id=caller.credential_id if caller else None,
-        action=getattr(request.scope.get("route"), "name", "unknown"),
+        action=_action(request),
         resource_type=kind,
         resource_id=identifier,
-        outcome=_outcome(status),
+        outcome=_outcome(status, response),
         status_code=status,
         request_id=getattr(request.state, "request_id", None),
         changed_fields=await _changed_fields(request),
@@ -130,13 +124,17 @@ async def _insert(session: AsyncSession, event: AuditEvent) -> None:
 
 async def record_failure(request: Request, exc: Exception) -> None:
     """After the request's transaction rolled back: record the attempt on its own."""
-    status = 200 if isinstance(exc, Replay) else _status_of(exc)
+    replayed = exc.response if isinstance(exc, Replay) else None
+    status = replayed.status_code if replayed is not None else status_of(exc)
+    if status == 503:
+        # The database is the problem: waiting for another connection would double the
+        # caller's wait and most likely fail too.
+        _log.warning("audit record skipped: database unavailable", action=_action(request))
+        return
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
         async with sessionmaker() as session:
-            event = await _event(request, status, None)
-            if isinstance(exc, Replay):
-                event.outcome = "replayed"
+            event = await _event(request, status, replayed)
             await _insert(session, event)
             await session.commit()
     except Exception as failure:  # the original error matters more than its audit record

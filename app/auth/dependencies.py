@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api_keys.secrets import looks_like_key
 from app.api_keys.service import authenticate_key
-from app.auth.caller import Caller
+from app.auth.caller import Caller, Role
 from app.auth.scopes import SCOPE_BY_OPERATION
 from app.auth.tokens import verify_token
 from app.config import Settings
@@ -44,14 +44,16 @@ async def get_caller(
     token = credentials.credentials
     if looks_like_key(token):
         caller = await authenticate_key(session, token, settings.api_key_pepper)
-        _check_integration_scope(request, caller)
     else:
         caller = await verify_token(
             token, settings, request.app.state.jwks, request.app.state.verified_tokens
         )
+    # Known from here on: logged, audited and rate-limited, even when refused below.
     request.state.caller = caller
-    await request.app.state.rate_limiter.check(caller)
     structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)
+    await request.app.state.rate_limiter.check(caller)
+    if caller.role is Role.INTEGRATION:
+        _check_integration_scope(request, caller)
     return caller
 
 

@@ -88,6 +88,8 @@ class GoalService:
         await self.clients.get(client_id)
         fields = data.model_dump(mode="python")
         if self.caller.role is Role.CLIENT:
+            if fields["is_focus"]:
+                raise Forbidden("The focus goal is chosen with the clinician; leave is_focus out.")
             fields["expressed_by"] = "client"
         elif fields["expressed_by"] is None:
             fields["expressed_by"] = "clinician"
@@ -117,6 +119,8 @@ class GoalService:
         proposed = {**before, **data.model_dump(mode="json", exclude_unset=True)}
         if LifecycleStatus(goal.lifecycle_status) in MUST_BE_SMART:
             self._refuse_new_failures(before, proposed)
+        if changes.get("is_focus") and LifecycleStatus(goal.lifecycle_status) not in OPEN_STATUSES:
+            raise Conflict(f"A {goal.lifecycle_status} goal cannot be the focus.")
         if changes.get("is_focus") and not goal.is_focus:
             await self._clear_focus(goal.client_id, reason="focus moved to another goal")
         for field, value in changes.items():
@@ -189,8 +193,8 @@ class GoalService:
         )
         if not own_proposal:
             raise Forbidden("Clients may only change goals they proposed, while still proposed.")
-        if "achievement_status" in changes or "expressed_by" in changes:
-            raise Forbidden("Only clinicians may set achievement_status or expressed_by.")
+        if {"achievement_status", "expressed_by", "is_focus"} & set(changes):
+            raise Forbidden("Only clinicians may set achievement_status, expressed_by or is_focus.")
 
     @staticmethod
     def _refuse_new_failures(before: dict[str, Any], after: dict[str, Any]) -> None:

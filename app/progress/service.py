@@ -90,11 +90,12 @@ class ProgressService:
         )
         self.events.add(event)
         await self.events.flush()
-        await self._refresh(goal)
+        await self._judge(goal, data.achievement_status, reason="recorded with progress")
         return event
 
     async def record_step_completion(self, goal: Goal, step: ActionStep) -> ProgressEvent:
         """A step marked done is progress too: recorded in the same transaction."""
+        self._check_open(goal)
         event = self._event(goal, occurred_at=utcnow(), kind="step_completed", step_id=step.id)
         self.events.add(event)
         await self.events.flush()
@@ -136,12 +137,7 @@ class ProgressService:
         )
         self.events.add(event)
         await self.events.flush()
-        if item.achievement_status is not None:
-            await self.goals.set_achievement_status(
-                goal, item.achievement_status, reason="reported in a session outcome"
-            )
-        else:
-            await self._refresh(goal)
+        await self._judge(goal, item.achievement_status, reason="reported in a session outcome")
         return event
 
     async def get(self, event_id: uuid.UUID) -> ProgressEvent:
@@ -223,6 +219,14 @@ class ProgressService:
             for goal in active
         ]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
+
+    async def _judge(self, goal: Goal, status: str | None, *, reason: str) -> None:
+        """A clinician's achievement status sent with progress becomes the goal's; without
+        one, the derived status follows the new progress."""
+        if status is not None:
+            await self.goals.set_achievement_status(goal, status, reason=reason)
+        else:
+            await self._refresh(goal)
 
     async def _refresh(self, goal: Goal) -> None:
         client = await self.clients.get(goal.client_id)

@@ -50,7 +50,9 @@ async def create_session_outcome(
     the goal's status, recorded in its revisions. Needs the `session_outcomes:write` scope."""
     recorded = await service.record(body)
     if recorded.replayed:
-        return JSONResponse(recorded.body, status_code=status.HTTP_200_OK)
+        return JSONResponse(
+            recorded.body, status_code=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
+        )
     response.headers["Location"] = f"/v1/session-outcomes/{recorded.body['id']}"
     return SessionOutcomeRead.model_validate(recorded.body)
 

@@ -48,6 +48,7 @@ class SessionOutcomeService:
         require_role(self.caller, *MAY_POST, action="post session outcomes")
         client = await self._client(data)
         fingerprint = request_hash(data)
+        created_at = utcnow()
         outcome_id = await self.outcomes.claim(
             {
                 "id": new_id(),
@@ -59,7 +60,7 @@ class SessionOutcomeService:
                 "clinician": data.clinician,
                 "note": data.note,
                 "request_hash": fingerprint,
-                "created_at": utcnow(),
+                "created_at": created_at,
             }
         )
         if outcome_id is None:
@@ -79,7 +80,7 @@ class SessionOutcomeService:
             note=data.note,
             goals=data.goals,
             progress_event_ids=event_ids,
-            created_at=utcnow(),
+            created_at=created_at,
         ).model_dump(mode="json")
         await self.outcomes.store_response(outcome_id, body)
         return Recorded(body=body, replayed=False)

@@ -74,13 +74,13 @@ class StepService:
         goal = await self._lock_plan(step.goal_id)
         check_version(step.version, if_match, what="step")
         position = changes.pop("position", None)
-        if "status" in changes:
-            await self._change_status(goal, step, changes.pop("status"))
+        status = changes.pop("status", step.status)
         if "recurrence" in changes:
             changes["recurrence"] = data.model_dump(mode="json")["recurrence"]
         for field, value in changes.items():
             setattr(step, field, value)
-        await self.steps.flush()
+        await self._change_status(goal, step, status)
+        await self.steps.flush()  # one UPDATE of the step, so one version step
         if position is not None and position != step.position:
             await self._move(goal, step, position)
         return step
@@ -106,9 +106,7 @@ class StepService:
     async def _change_status(self, goal: Goal, step: ActionStep, status: Any) -> None:
         if status == step.status:
             return
-        if status == "done":
-            step.completed_at = utcnow()
-            await self.progress.record_step_completion(goal, step)
-        else:
-            step.completed_at = None
         step.status = status
+        step.completed_at = utcnow() if status == "done" else None
+        if status == "done":
+            await self.progress.record_step_completion(goal, step)

@@ -81,3 +81,36 @@ async def test_the_trail_cannot_be_changed(api: Api, connection: AsyncConnection
         with pytest.raises(DBAPIError, match="append-only"):
             await connection.execute(text(statement))
         await savepoint.rollback()
+
+
+async def test_refusals_replays_and_conflicts_are_recorded_as_answered(
+    api: Api, connection: AsyncConnection
+) -> None:
+    admin = api.actor("admin", sub="root")
+    key = (await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["goals:read"]})).json()
+    integration = {"Authorization": f"Bearer {key['key']}"}
+    assert (await api.http.get("/v1/clients", headers=integration)).status_code == 403
+    headers = {"Idempotency-Key": "audit-replay"}
+    first = await admin.post(
+        "/v1/clients", json={"display_name": "R", "external_id": "E1"}, headers=headers
+    )
+    again = await admin.post(
+        "/v1/clients", json={"display_name": "R", "external_id": "E1"}, headers=headers
+    )
+    assert again.headers["Idempotent-Replayed"] == "true"
+    duplicate = await admin.post("/v1/clients", json={"display_name": "R", "external_id": "E1"})
+    assert duplicate.status_code == 409
+    rows = (
+        await connection.execute(
+            text(
+                "SELECT action, actor_type, outcome, status_code, resource_id FROM audit_events "
+                "WHERE action IN ('list_clients', 'create_client') ORDER BY occurred_at, id"
+            )
+        )
+    ).all()
+    assert [tuple(row) for row in rows] == [
+        ("list_clients", "integration", "denied", 403, None),
+        ("create_client", "user", "success", 201, first.json()["id"]),
+        ("create_client", "user", "replayed", 201, first.json()["id"]),
+        ("create_client", "user", "rejected", 409, None),
+    ]

@@ -231,3 +231,19 @@ async def test_validate_is_a_dry_run(alice: Actor, client_id: str) -> None:
     good = (await alice.post("/v1/goals/validate", json=smart_goal())).json()
     assert good == {**good, "passed": True, "score": 5}
     assert (await alice.get("/v1/goals")).json()["items"] == []
+
+
+async def test_focus_is_for_open_goals_and_chosen_by_clinicians(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    open_goal = await api.goal(alice, client_id, is_focus=True)
+    closed = await api.goal(alice, client_id)
+    await alice.post(f"/v1/goals/{closed['id']}/transition", json={"to": "cancelled"})
+    refused = await alice.patch(f"/v1/goals/{closed['id']}", json={"is_focus": True})
+    assert refused.status_code == 409
+    assert (await alice.get(f"/v1/goals/{open_goal['id']}")).json()["is_focus"] is True
+    robin = api.actor("client", sub="robin")
+    proposal = await robin.post(f"/v1/clients/{client_id}/goals", json=smart_goal(is_focus=True))
+    assert proposal.status_code == 403
+    own = (await robin.post(f"/v1/clients/{client_id}/goals", json=smart_goal())).json()
+    assert (await robin.patch(f"/v1/goals/{own['id']}", json={"is_focus": True})).status_code == 403

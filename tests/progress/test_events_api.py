@@ -220,3 +220,21 @@ async def test_paging_newest_first_with_filters(api: Api, alice: Actor, client_i
     assert len(window.json()["items"]) == 3
     bad_cursor = await alice.get(url, params={"cursor": "short"})
     assert bad_cursor.status_code == 400
+
+
+async def test_a_clinicians_judgement_with_progress_becomes_the_goals(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    response = await alice.post(
+        f"/v1/goals/{goal_id}/progress-events",
+        json={"kind": "note", "note": "reviewed", "achievement_status": "sustaining"},
+    )
+    assert response.status_code == 201
+    goal = (await alice.get(f"/v1/goals/{goal_id}")).json()
+    assert (goal["achievement_status"], goal["achievement_status_source"]) == (
+        "sustaining",
+        "clinician",
+    )
+    revision = (await alice.get(f"/v1/goals/{goal_id}/revisions")).json()["items"][-1]
+    assert revision["reason"] == "recorded with progress"

@@ -129,3 +129,27 @@ async def test_recurrence_and_validation(alice: Actor, goal: dict[str, Any]) -> 
         {"title": ""},
     ):
         assert (await alice.post(url, json=body)).status_code == 422, body
+
+
+async def test_one_off_steps_are_not_habits_and_done_is_one_version(
+    alice: Actor, goal: dict[str, Any]
+) -> None:
+    url = f"/v1/goals/{goal['id']}/steps"
+    once = (await alice.post(url, json={"title": "Book the appointment"})).json()
+    daily = (
+        await alice.post(url, json={"title": "Walk", "recurrence": {"frequency": "daily"}})
+    ).json()
+    done = await alice.patch(f"/v1/steps/{once['id']}", json={"status": "done"})
+    assert done.json()["version"] == once["version"] + 1
+    assert done.headers["ETag"] == f'"{once["version"] + 1}"'
+    habits = (await alice.get(f"/v1/goals/{goal['id']}/progress")).json()["habits"]
+    assert [h["step_id"] for h in habits] == [daily["id"]]
+
+
+async def test_steps_of_closed_goals_cannot_be_ticked(alice: Actor, goal: dict[str, Any]) -> None:
+    (step,) = await add_steps(alice, goal["id"], "a")
+    await alice.post(f"/v1/goals/{goal['id']}/transition", json={"to": "entered_in_error"})
+    response = await alice.patch(f"/v1/steps/{step['id']}", json={"status": "done"})
+    assert response.status_code == 409
+    events = (await alice.get(f"/v1/goals/{goal['id']}/progress-events")).json()["items"]
+    assert events == []
