@@ -62,5 +62,6 @@ async def list_api_keys(
     responses=problem_responses(403, 404),
 )
 async def revoke_api_key(key_id: uuid.UUID, service: ApiKeyServiceDep) -> None:
-    """Admins only. Takes effect at once: the next request with the key is 401."""
+    """Admins only. Takes effect at once: the next request with the key is 401. Revoking a
+    revoked key is a 204 too."""
     await service.revoke(key_id)

@@ -73,6 +73,7 @@ class ApiKeyService:
     async def revoke(self, key_id: uuid.UUID) -> None:
         require_role(self.caller, Role.ADMIN, action="revoke API keys")
         record = await self.keys.get(self.caller.org_id, key_id)
-        if record is None or record.revoked_at is not None:
-            raise NotFound("No active API key with this id in your organization.")
-        await self.keys.revoke(record, self.caller.subject)
+        if record is None:
+            raise NotFound("No API key with this id in your organization.")
+        if record.revoked_at is None:  # revoking twice is not an error: DELETE is idempotent
+            await self.keys.revoke(record, self.caller.subject)

@@ -24,15 +24,15 @@ class StepRepository:
         self.session = session
         self.caller = caller
 
-    def _visible(self) -> Select[ActionStep]:
-        return select(ActionStep).where(
+    def _visible(self, *, deleted_too: bool = False) -> Select[ActionStep]:
+        statement = select(ActionStep).where(
             ActionStep.org_id == self.caller.org_id,
-            ActionStep.deleted_at.is_(None),
             visible_client_clause(self.caller, ActionStep.client_id),
         )
+        return statement if deleted_too else statement.where(ActionStep.deleted_at.is_(None))
 
-    async def get(self, step_id: uuid.UUID) -> ActionStep | None:
-        statement = self._visible().where(ActionStep.id == step_id)
+    async def get(self, step_id: uuid.UUID, *, deleted_too: bool = False) -> ActionStep | None:
+        statement = self._visible(deleted_too=deleted_too).where(ActionStep.id == step_id)
         return (await self.session.scalars(statement)).one_or_none()
 
     async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:

@@ -92,5 +92,5 @@ async def update_step(
 )
 async def delete_step(step_id: uuid.UUID, service: StepServiceDep) -> None:
     """The step leaves the plan and the others close the gap. Progress recorded against it is
-    kept. Clinicians and admins only."""
+    kept. Clinicians and admins only. Deleting a step that is already gone is a 204 too."""
     await service.delete(step_id)

@@ -87,7 +87,11 @@ class StepService:
 
     async def delete(self, step_id: uuid.UUID) -> None:
         require_role(self.caller, *STAFF, action="edit action plans")
-        step = await self.get(step_id)
+        step = await self.steps.get(step_id, deleted_too=True)
+        if step is None:
+            raise NotFound("No step with this id is visible to you.")
+        if step.deleted_at is not None:
+            return  # removing it again is not an error: DELETE is idempotent
         goal = await self._lock_plan(step.goal_id)
         step.deleted_at = utcnow()
         await self.steps.flush()
