@@ -29,6 +29,12 @@ class ClientService:
             raise NotFound("No client with this id is visible to you.")
         return client
 
+    async def by_external_id(self, external_id: str) -> Client:
+        found = await self.clients.search(after=None, limit=1, external_id=external_id)
+        if not found:
+            raise NotFound("No client with this external id is visible to you.")
+        return found[0]
+
     async def search(
         self, *, after: uuid.UUID | None, limit: int, external_id: str | None
     ) -> tuple[list[Client], str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -75,6 +76,18 @@ class GoalService:
         if goal is None:
             raise NotFound("No goal with this id is visible to you.")
         return goal
+
+    async def find(self, goal_id: uuid.UUID) -> Goal | None:
+        """Like `get`, for callers that report a missing goal in their own words."""
+        return await self.goals.get(goal_id)
+
+    async def open_goals(self, client_id: uuid.UUID) -> Sequence[Goal]:
+        return await self.goals.open_goals(client_id, [status.value for status in OPEN_STATUSES])
+
+    async def last_staff_revisions(
+        self, goal_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        return await self.goals.last_staff_revisions(goal_ids)
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int

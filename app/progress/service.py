@@ -13,9 +13,8 @@ from app.auth.caller import Caller, Role
 from app.clients.service import ClientService
 from app.config import Settings
 from app.db import new_id, utcnow
-from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus
+from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import Goal
-from app.goals.repository import GoalRepository
 from app.goals.service import GoalService
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
@@ -68,7 +67,6 @@ class ProgressService:
         self.caller = caller
         self.settings = settings
         self.goals = GoalService(session, caller)
-        self.goal_records = GoalRepository(session, caller)
         self.clients = ClientService(session, caller)
         self.events = ProgressRepository(session, caller)
         self.steps = StepRepository(session, caller)
@@ -113,7 +111,7 @@ class ProgressService:
         """One goal's part of a session outcome. Any problem raises, and the caller's
         transaction (the whole outcome) is rolled back: all or nothing."""
         at: tuple[str | int, ...] = ("body", "goals", index)
-        goal = await self.goal_records.get(item.goal_id)
+        goal = await self.goals.find(item.goal_id)
         if goal is None or goal.client_id != client_id:
             raise invalid("goal_id", "No goal of this client has this id.", at)
         if LifecycleStatus(goal.lifecycle_status) in CLOSED:
@@ -181,7 +179,7 @@ class ProgressService:
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
         client = await self.clients.get(client_id)
-        goals = await self.goal_records.open_goals(client.id, [s.value for s in OPEN_STATUSES])
+        goals = await self.goals.open_goals(client.id)
         figures = await self.summaries.figures(goals, timezone=client.timezone)
         scored = [
             (goal.gas_weight, figures.gas_levels[goal.id])
@@ -210,7 +208,7 @@ class ProgressService:
         if not active:
             return None
         ids = [goal.id for goal in active]
-        revised = await self.goal_records.last_staff_revisions(ids)
+        revised = await self.goals.last_staff_revisions(ids)
         recorded = await self.events.last_clinical_activity(ids)
         reviews = [
             max(

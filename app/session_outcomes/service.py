@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller, Role
 from app.clients.models import Client
-from app.clients.repository import ClientRepository
 from app.clients.service import ClientService
 from app.config import Settings
 from app.db import new_id, utcnow
@@ -41,7 +40,6 @@ class SessionOutcomeService:
         self.caller = caller
         self.outcomes = SessionOutcomeRepository(session, caller)
         self.clients = ClientService(session, caller)
-        self.client_records = ClientRepository(session, caller)
         self.progress = ProgressService(session, caller, settings)
 
     async def record(self, data: SessionOutcomeCreate) -> Recorded:
@@ -94,12 +92,9 @@ class SessionOutcomeService:
     async def _client(self, data: SessionOutcomeCreate) -> Client:
         if data.client_id is not None:
             return await self.clients.get(data.client_id)
-        found = await self.client_records.search(
-            after=None, limit=1, external_id=data.client_external_id
-        )
-        if not found:
-            raise NotFound("No client with this client_external_id is visible to you.")
-        return found[0]
+        if data.client_external_id is None:  # the schema already requires one of the two
+            raise NotFound("Name the client by client_id or client_external_id.")
+        return await self.clients.by_external_id(data.client_external_id)
 
     async def _replay(self, external_id: str, fingerprint: str) -> Recorded:
         existing = await self.outcomes.by_external_id(external_id)
