@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from app.auth.dependencies import CallerDep
 from app.goal_templates.catalog import TEMPLATES, GoalTemplate
-from app.goals.schemas import Category
+from app.goals.vocabulary import Category
 from app.problems import problem_responses
 from app.schemas import Absent
 from app.transaction import TransactionalRoute

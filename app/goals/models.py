@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -9,36 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
 from app.goals.lifecycle import LifecycleStatus
+from app.goals.vocabulary import ACHIEVEMENT_STATUSES, CATEGORIES, EXPRESSED_BY, PRIORITIES
 
 
-def _one_of(column: str, values: list[str]) -> str:
+def _one_of(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-CATEGORIES = [
-    "emotional_awareness",
-    "coping_skills",
-    "healthy_behaviors",
-    "communication",
-    "trauma_recovery",
-    "self_compassion",
-    "relationships",
-    "sleep",
-    "other",
-]
-PRIORITIES = ["high", "medium", "low"]
-ACHIEVEMENT_STATUSES = [
-    "in_progress",
-    "improving",
-    "worsening",
-    "no_change",
-    "achieved",
-    "sustaining",
-    "not_achieved",
-    "no_progress",
-    "not_attainable",
-]
-EXPRESSED_BY = ["client", "clinician"]
 
 
 class Goal(IdMixin, TimestampMixin, Base):

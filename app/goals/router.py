@@ -12,7 +12,6 @@ from app.db import SessionDep
 from app.goals.lifecycle import LifecycleStatus
 from app.goals.repository import GoalFilters
 from app.goals.schemas import (
-    Category,
     GoalCreate,
     GoalDraft,
     GoalRead,
@@ -22,6 +21,7 @@ from app.goals.schemas import (
 )
 from app.goals.service import GoalService, to_read
 from app.goals.smart import SmartReport
+from app.goals.vocabulary import Category
 from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_timestamp
 from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses

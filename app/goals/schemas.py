@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, WithJ
 from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import GoalRevision
 from app.goals.smart import SmartReport
+from app.goals.vocabulary import AchievementStatus, Category, ExpressedBy, Priority
 from app.schemas import (
     TEXT_PATTERN,
     Absent,
@@ -23,30 +24,6 @@ from app.schemas import (
     WireModel,
 )
 
-Category = Literal[
-    "emotional_awareness",
-    "coping_skills",
-    "healthy_behaviors",
-    "communication",
-    "trauma_recovery",
-    "self_compassion",
-    "relationships",
-    "sleep",
-    "other",
-]
-Priority = Literal["high", "medium", "low"]
-AchievementStatus = Literal[
-    "in_progress",
-    "improving",
-    "worsening",
-    "no_change",
-    "achieved",
-    "sustaining",
-    "not_achieved",
-    "no_progress",
-    "not_attainable",
-]
-ExpressedBy = Literal["client", "clinician"]
 MeasureNumber = Annotated[float, Strict(), Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
 # JSON true/false only: "yes" or 1 are typos, not booleans.
 Flag = Annotated[bool, Strict()]

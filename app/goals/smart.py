@@ -14,12 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.goals.vocabulary import CATEGORIES
+
 CriterionStatus = Literal["pass", "warn", "fail"]
 
-CATEGORIES = (
-    "emotional_awareness", "coping_skills", "healthy_behaviors", "communication",
-    "trauma_recovery", "self_compassion", "relationships", "sleep", "other",
-)  # fmt: skip
 MEASURE_KINDS = ("numeric", "count", "scale", "boolean")
 DIRECTIONS = ("increase", "decrease", "maintain")
 

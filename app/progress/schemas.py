@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.goals.lifecycle import LifecycleStatus
-from app.goals.schemas import AchievementStatus, MeasureNumber
+from app.goals.schemas import MeasureNumber
+from app.goals.vocabulary import AchievementStatus
 from app.progress.summary import ProgressSummary
 from app.schemas import LongText, ReadModel, Timestamp, WholeNumber, WireModel
 

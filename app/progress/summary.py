@@ -62,18 +62,6 @@ HABIT_HALF_LIFE_DAYS = 13.0
 HABIT_WEEK_DAYS = 7
 HABIT_DECIMALS = 4
 
-ACHIEVEMENT_STATUSES = (
-    "in_progress",
-    "improving",
-    "worsening",
-    "no_change",
-    "achieved",
-    "sustaining",
-    "not_achieved",
-    "no_progress",
-    "not_attainable",
-)
-
 
 # --- Inputs and outputs ----------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from app.goals.schemas import AchievementStatus, MeasureNumber
+from app.goals.schemas import MeasureNumber
+from app.goals.vocabulary import AchievementStatus
 from app.progress.schemas import GasLevelValue
 from app.schemas import Absent, Identifier, LongText, ReadModel, ShortCode, Timestamp, WireModel
 

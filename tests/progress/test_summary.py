@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from app.goals.vocabulary import ACHIEVEMENT_STATUSES
 from app.progress.summary import (
-    ACHIEVEMENT_STATUSES,
     MeasureSpec,
     Point,
     ProgressSummary,
