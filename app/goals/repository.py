@@ -113,6 +113,7 @@ class GoalRepository:
         statement = (
             select(GoalRevision.goal_id, func.max(GoalRevision.changed_at))
             .where(
+                GoalRevision.org_id == self.caller.org_id,
                 GoalRevision.goal_id.in_(goal_ids),
                 GoalRevision.actor_role.in_(("admin", "clinician")),
             )

@@ -86,7 +86,8 @@ class ProgressRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    # --- figures for summaries (callers have already checked the goals are visible) ---
+    # --- figures for summaries: callers have checked the goals are visible; every statement
+    # still names the caller's organization, so a wrong id can never reach another's rows ---
 
     async def measurements(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
@@ -101,6 +102,7 @@ class ProgressRepository:
                 .label("rank"),
             )
             .where(
+                ProgressEvent.org_id == self.caller.org_id,
                 ProgressEvent.goal_id.in_(goal_ids),
                 ProgressEvent.kind == "measurement",
                 ProgressEvent.status == RECORDED,
@@ -111,6 +113,7 @@ class ProgressRepository:
         statement = (
             select(ProgressEvent.goal_id, ProgressEvent.occurred_at, ProgressEvent.value)
             .where(
+                ProgressEvent.org_id == self.caller.org_id,
                 ProgressEvent.goal_id.in_(goal_ids),
                 ProgressEvent.kind == "measurement",
                 ProgressEvent.status == RECORDED,
@@ -125,6 +128,7 @@ class ProgressRepository:
         statement = (
             select(ProgressEvent.goal_id, ProgressEvent.gas_level)
             .where(
+                ProgressEvent.org_id == self.caller.org_id,
                 ProgressEvent.goal_id.in_(goal_ids),
                 ProgressEvent.gas_level.is_not(None),
                 ProgressEvent.status == RECORDED,
@@ -139,7 +143,11 @@ class ProgressRepository:
     async def event_counts(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
         statement = (
             select(ProgressEvent.goal_id, func.count())
-            .where(ProgressEvent.goal_id.in_(goal_ids), ProgressEvent.status == RECORDED)
+            .where(
+                ProgressEvent.org_id == self.caller.org_id,
+                ProgressEvent.goal_id.in_(goal_ids),
+                ProgressEvent.status == RECORDED,
+            )
             .group_by(ProgressEvent.goal_id)
         )
         return dict((await self.session.execute(statement)).all())
@@ -151,6 +159,7 @@ class ProgressRepository:
         statement = (
             select(ProgressEvent.goal_id, func.max(ProgressEvent.occurred_at))
             .where(
+                ProgressEvent.org_id == self.caller.org_id,
                 ProgressEvent.goal_id.in_(goal_ids),
                 ProgressEvent.source.in_(("clinician", "integration")),
                 ProgressEvent.status == RECORDED,
@@ -166,7 +175,11 @@ class ProgressRepository:
                 func.count(),
                 func.count().filter(ActionStep.status == "done"),
             )
-            .where(ActionStep.goal_id.in_(goal_ids), ActionStep.deleted_at.is_(None))
+            .where(
+                ActionStep.org_id == self.caller.org_id,
+                ActionStep.goal_id.in_(goal_ids),
+                ActionStep.deleted_at.is_(None),
+            )
             .group_by(ActionStep.goal_id)
         )
         return {
@@ -178,6 +191,7 @@ class ProgressRepository:
         statement = (
             select(ActionStep)
             .where(
+                ActionStep.org_id == self.caller.org_id,
                 ActionStep.goal_id.in_(goal_ids),
                 ActionStep.deleted_at.is_(None),
                 ActionStep.recurrence.is_not(None),
@@ -193,6 +207,7 @@ class ProgressRepository:
             return []
         statement = select(ProgressEvent.step_id, ProgressEvent.occurred_at).where(
             and_(
+                ProgressEvent.org_id == self.caller.org_id,
                 ProgressEvent.step_id.in_(step_ids),
                 ProgressEvent.kind == "step_completed",
                 ProgressEvent.status == RECORDED,

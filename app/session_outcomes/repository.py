@@ -49,7 +49,7 @@ class SessionOutcomeRepository:
     async def store_response(self, outcome_id: uuid.UUID, response: dict[str, Any]) -> None:
         await self.session.execute(
             update(SessionOutcome)
-            .where(SessionOutcome.id == outcome_id)
+            .where(SessionOutcome.org_id == self.caller.org_id, SessionOutcome.id == outcome_id)
             .values(response=response)
             .execution_options(synchronize_session=False)
         )

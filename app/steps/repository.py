@@ -56,14 +56,18 @@ class StepRepository:
         ids = [step.id for step, _ in changed]
         await self.session.execute(
             update(ActionStep)
-            .where(ActionStep.goal_id == goal_id, ActionStep.id.in_(ids))
+            .where(
+                ActionStep.org_id == self.caller.org_id,
+                ActionStep.goal_id == goal_id,
+                ActionStep.id.in_(ids),
+            )
             .values(position=ActionStep.position + _PARKING_OFFSET)
             .execution_options(synchronize_session=False)
         )
         table = cast(Table, ActionStep.__table__)  # Core executemany by id, not ORM bulk
         await self.session.execute(
             update(table)
-            .where(table.c.id == bindparam("step_id"))
+            .where(table.c.org_id == self.caller.org_id, table.c.id == bindparam("step_id"))
             .values(position=bindparam("new_position")),
             [{"step_id": step.id, "new_position": index} for step, index in changed],
         )
