@@ -96,13 +96,9 @@ async def list_client_goals(
     cursor: CursorQuery = None,
 ) -> Page[GoalRead]:
     """The client's goals, oldest first, in pages. 404 if you may not see the client."""
-    filters = GoalFilters(
-        client_id=client_id,
-        lifecycle_statuses=tuple(lifecycle_status or ()),
-        categories=tuple(category or ()),
-        updated_since=parse_timestamp(updated_since),
+    return await list_goals(
+        service, client_id, lifecycle_status, category, updated_since, limit, cursor
     )
-    return await _list(service, filters, limit, cursor)
 
 
 @router.get(
