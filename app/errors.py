@@ -17,9 +17,9 @@ from app.idempotency.service import Replay
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
     PROBLEM_BASE,
-    PROBLEM_MEDIA_TYPE,
     AppError,
-    problem_body,
+    error_response,
+    problem_response,
 )
 from app.routing import allowed_methods
 
@@ -37,8 +37,7 @@ _CONNECTION_ERRORS = (OSError, ConnectionError, PoolTimeoutError)
 def _problem(
     request: Request, status: int, title: str, type_: str = "about:blank", **extra: Any
 ) -> JSONResponse:
-    headers = extra.pop("headers", None)
-    body = problem_body(
+    return problem_response(
         status=status,
         title=title,
         type_=type_,
@@ -46,25 +45,14 @@ def _problem(
         request_id=getattr(request.state, "request_id", None),
         **extra,
     )
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AppError):  # registered for this type only
         raise exc
-    return _problem(
-        request,
-        exc.status,
-        exc.title,
-        exc.type,
-        detail=exc.detail,
-        headers=exc.headers or None,
-        **exc.extensions,
+    return error_response(
+        exc, instance=request.url.path, request_id=getattr(request.state, "request_id", None)
     )
-
-
-def _loc(loc: tuple[int | str, ...]) -> list[int | str]:
-    return list(loc)
 
 
 def _is_malformed(loc: list[int | str]) -> bool:
@@ -86,7 +74,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         )
     # Never echo the rejected input back: it may be PHI.
     errors = [
-        {"loc": _loc(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in raw
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in raw
     ]
     if all(_is_malformed(error["loc"]) for error in errors):
         return _problem(

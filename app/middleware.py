@@ -14,9 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
     PROBLEM_BASE,
-    PROBLEM_MEDIA_TYPE,
+    ContentTooLarge,
     UnsupportedMediaType,
-    problem_body,
+    error_response,
+    problem_response,
 )
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -74,18 +75,19 @@ class RequestContextMiddleware:
                 metrics.metrics.observe(scope["method"], route, status_code, seconds)
 
 
+def _request_id(scope: Scope) -> str | None:
+    request_id: str | None = scope.get("state", {}).get("request_id")
+    return request_id
+
+
 def _internal_error(scope: Scope, request_id: str) -> JSONResponse:
-    return JSONResponse(
-        problem_body(
-            status=500,
-            title="Internal server error",
-            type_=PROBLEM_BASE + "internal",
-            detail=INTERNAL_ERROR_DETAIL,
-            instance=scope["path"],
-            request_id=request_id,
-        ),
-        status_code=500,
-        media_type=PROBLEM_MEDIA_TYPE,
+    return problem_response(
+        status=500,
+        title="Internal server error",
+        type_=PROBLEM_BASE + "internal",
+        detail=INTERNAL_ERROR_DETAIL,
+        instance=scope["path"],
+        request_id=request_id,
     )
 
 
@@ -104,17 +106,8 @@ class JsonBodyMiddleware:
                 error = UnsupportedMediaType(
                     "Send the body as JSON with `Content-Type: application/json`."
                 )
-                response = JSONResponse(
-                    problem_body(
-                        status=error.status,
-                        title=error.title,
-                        type_=error.type,
-                        detail=error.detail,
-                        instance=scope["path"],
-                        request_id=scope.get("state", {}).get("request_id"),
-                    ),
-                    status_code=error.status,
-                    media_type=PROBLEM_MEDIA_TYPE,
+                response = error_response(
+                    error, instance=scope["path"], request_id=_request_id(scope)
                 )
                 await response(scope, receive, send)
                 return
@@ -166,18 +159,8 @@ class BodySizeLimitMiddleware:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            problem_body(
-                status=413,
-                title="Content too large",
-                type_=PROBLEM_BASE + "content-too-large",
-                detail=f"Bodies are limited to {self.max_bytes} bytes.",
-                instance=scope["path"],
-                request_id=scope.get("state", {}).get("request_id"),
-            ),
-            status_code=413,
-            media_type=PROBLEM_MEDIA_TYPE,
-        )
+        error = ContentTooLarge(f"Bodies are limited to {self.max_bytes} bytes.")
+        response = error_response(error, instance=scope["path"], request_id=_request_id(scope))
         await response(scope, receive, send)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:therapy-goals:problem:"
@@ -111,6 +112,12 @@ class UnprocessableContent(AppError):
     title = "Validation error"
 
 
+class ContentTooLarge(AppError):
+    status = 413
+    slug = "content-too-large"
+    title = "Content too large"
+
+
 class ServiceUnavailable(AppError):
     status = 503
     slug = "service-unavailable"
@@ -136,6 +143,33 @@ def problem_body(
         body["request_id"] = request_id
     body.update(extensions)
     return body
+
+
+def problem_response(
+    *, status: int, title: str, headers: dict[str, str] | None = None, **fields: Any
+) -> JSONResponse:
+    """The one way a problem leaves the service (handlers, middleware and probes use it)."""
+    return JSONResponse(
+        problem_body(status=status, title=title, **fields),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def error_response(
+    error: AppError, *, instance: str | None, request_id: str | None
+) -> JSONResponse:
+    return problem_response(
+        status=error.status,
+        title=error.title,
+        type_=error.type,
+        detail=error.detail,
+        instance=instance,
+        request_id=request_id,
+        headers=error.headers or None,
+        **error.extensions,
+    )
 
 
 _DESCRIPTIONS = {

@@ -11,7 +11,7 @@ from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.api_keys.service import ApiKeyService
 from app.auth.dependencies import CallerDep, SettingsDep
 from app.db import SessionDep
-from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
+from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.transaction import TransactionalRoute
 
@@ -46,7 +46,7 @@ async def create_api_key(body: ApiKeyCreate, service: ApiKeyServiceDep) -> ApiKe
 
 @router.get("", summary="List your organization's API keys", responses=problem_responses(403))
 async def list_api_keys(
-    service: ApiKeyServiceDep, limit: LimitQuery = 20, cursor: CursorQuery = None
+    service: ApiKeyServiceDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> Page[ApiKeyRead]:
     """Admins only. Never includes the keys themselves; `key_prefix` helps recognise one."""
     keys, next_cursor = await service.search(after=decode_cursor(cursor), limit=limit)

@@ -13,6 +13,7 @@ from app.auth.dependencies import CallerDep
 from app.db import SessionDep
 from app.http import TimestampText, parse_timestamp
 from app.pagination import (
+    DEFAULT_LIMIT,
     LimitQuery,
     Page,
     TimedCursorQuery,
@@ -40,7 +41,7 @@ async def list_audit_events(
     outcome: Annotated[Outcome | Absent, Query()] = None,
     occurred_after: Annotated[TimestampText | Absent, Query()] = None,
     occurred_before: Annotated[TimestampText | Absent, Query()] = None,
-    limit: LimitQuery = 20,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: TimedCursorQuery = None,
 ) -> Page[AuditEventRead]:
     """Admins only. Every read and change of client data in your organization, and every

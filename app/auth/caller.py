@@ -15,6 +15,7 @@ class Role(StrEnum):
 
 
 USER_ROLES = (Role.ADMIN, Role.CLINICIAN, Role.CLIENT)
+STAFF = (Role.ADMIN, Role.CLINICIAN)  # the people who run therapy, as opposed to the client
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,4 +29,4 @@ class Caller:
     @property
     def is_staff(self) -> bool:
         """Admins and clinicians: the people who run therapy, as opposed to the client."""
-        return self.role in (Role.ADMIN, Role.CLINICIAN)
+        return self.role in STAFF

@@ -12,7 +12,7 @@ from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientCreate, Clie
 from app.clients.service import ClientService
 from app.db import SessionDep
 from app.http import IfMatchHeader, etag, parse_if_match
-from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
+from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.schemas import Absent, Identifier, ShortCode
 from app.transaction import TransactionalRoute
@@ -48,7 +48,7 @@ async def create_client(
 @router.get("", summary="List clients", responses=problem_responses(400))
 async def list_clients(
     service: ClientServiceDep,
-    limit: LimitQuery = 20,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     external_id: Annotated[
         ShortCode | Absent, Query(description="Find a client by the EHR's id.")

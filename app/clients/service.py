@@ -7,15 +7,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.caller import Caller, Role
+from app.auth.caller import STAFF, Caller, Role
 from app.clients.models import CareTeamMember, Client
 from app.clients.repository import ClientRepository
 from app.clients.schemas import ClientCreate, ClientUpdate
 from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import NotFound
-
-STAFF = (Role.ADMIN, Role.CLINICIAN)
 
 
 class ClientService:

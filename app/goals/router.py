@@ -23,7 +23,7 @@ from app.goals.service import GoalService, to_read
 from app.goals.smart import SmartReport
 from app.goals.vocabulary import Category
 from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_timestamp
-from app.pagination import CursorQuery, LimitQuery, Page, decode_cursor
+from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.schemas import Absent
 from app.transaction import TransactionalRoute
@@ -92,7 +92,7 @@ async def list_client_goals(
     lifecycle_status: StatusFilter = None,
     category: CategoryFilter = None,
     updated_since: UpdatedSince = None,
-    limit: LimitQuery = 20,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[GoalRead]:
     """The client's goals, oldest first, in pages. 404 if you may not see the client."""
@@ -110,7 +110,7 @@ async def list_goals(
     lifecycle_status: StatusFilter = None,
     category: CategoryFilter = None,
     updated_since: UpdatedSince = None,
-    limit: LimitQuery = 20,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[GoalRead]:
     """Goals across the clients you may see (a clinician: their care teams), oldest first.
@@ -186,7 +186,7 @@ async def transition_goal(
 async def list_goal_revisions(
     goal_id: uuid.UUID,
     service: GoalServiceDep,
-    limit: LimitQuery = 20,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[RevisionRead]:
     """Every create, change and transition, oldest first: who (`actor_subject`, `actor_role`),

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.caller import Caller, Role
+from app.auth.caller import STAFF, Caller, Role
 from app.clients.service import ClientService
 from app.db import new_id, utcnow
 from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
@@ -22,7 +22,6 @@ from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound, SmartValidationFailed
 from app.progress.summary_service import SummaryService
 
-STAFF = (Role.ADMIN, Role.CLINICIAN)
 # While a goal is in one of these, it must stay SMART: edits that break it are refused.
 MUST_BE_SMART = frozenset({LifecycleStatus.ACTIVE})
 
@@ -36,7 +35,7 @@ def smart_report(goal_fields: dict[str, Any]) -> SmartReport:
 
 
 def to_read(goal: Goal) -> GoalRead:
-    state = GoalState.model_validate(goal).model_dump(mode="json")
+    state = _snapshot(goal)
     return GoalRead.model_validate(
         {
             **state,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_body
+from app.problems import PROBLEM_BASE, problem_response
 
 router = APIRouter(tags=["operations"])
 
@@ -56,13 +56,11 @@ async def readyz(request: Request) -> Readiness | JSONResponse:
         reason = f"The schema is at {current}, not {expected}: run `alembic upgrade head`."
     if current == expected:
         return Readiness(status="ready", schema_revision=expected)
-    body = problem_body(
+    return problem_response(
         status=503,
         title="Not ready",
         type_=PROBLEM_BASE + "not-ready",
         detail=reason,
         instance=request.url.path,
-    )
-    return JSONResponse(
-        body, status_code=503, media_type=PROBLEM_MEDIA_TYPE, headers={"Retry-After": "5"}
+        headers={"Retry-After": "5"},
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.auth.dependencies import CallerDep, SettingsDep
 from app.db import SessionDep
 from app.http import TimestampText, parse_timestamp
-from app.pagination import LimitQuery, Page, TimedCursorQuery, decode_timed_cursor
+from app.pagination import DEFAULT_LIMIT, LimitQuery, Page, TimedCursorQuery, decode_timed_cursor
 from app.problems import problem_responses
 from app.progress.repository import EventFilters
 from app.progress.schemas import (
@@ -76,7 +76,7 @@ async def list_progress_events(
     kind: KindFilter = None,
     occurred_after: After = None,
     occurred_before: Before = None,
-    limit: LimitQuery = 20,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: TimedCursorQuery = None,
 ) -> Page[EventRead]:
     """Newest `occurred_at` first, retracted events included (see `status`), in keyset pages."""

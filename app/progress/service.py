@@ -83,13 +83,12 @@ class ProgressService:
             step = await self.steps.get(data.step_id) if data.step_id else None
             if step is None or step.goal_id != goal.id:
                 raise invalid("step_id", "No step of this goal has this id.")
-        event = self._event(
-            goal, occurred_at=occurred_at, **data.model_dump(exclude={"occurred_at"})
+        return await self._append(
+            goal,
+            reason="recorded with progress",
+            occurred_at=occurred_at,
+            **data.model_dump(exclude={"occurred_at"}),
         )
-        self.events.add(event)
-        await self.events.flush()
-        await self._judge(goal, data.achievement_status, reason="recorded with progress")
-        return event
 
     async def record_step_completion(self, goal: Goal, step: ActionStep) -> ProgressEvent:
         """A step marked done is progress too: recorded in the same transaction."""
@@ -117,26 +116,15 @@ class ProgressService:
         if LifecycleStatus(goal.lifecycle_status) in CLOSED:
             raise invalid("goal_id", f"The goal is {goal.lifecycle_status}.", at)
         self._check_time(goal, occurred_at, at)
-        if item.value is not None:
-            if goal.measure is None:
-                raise invalid("value", "This goal has no measure to record a value against.", at)
-            check_value(goal.measure, item.value, at)
-        if item.gas_level is not None and not goal.gas_levels:
-            raise invalid("gas_level", "This goal has no GAS levels to score against.", at)
-        event = self._event(
+        self._check_fits(goal, item.value, item.gas_level, at)
+        return await self._append(
             goal,
+            reason="reported in a session outcome",
             kind="session_outcome",
             occurred_at=occurred_at,
-            value=item.value,
-            gas_level=item.gas_level,
-            achievement_status=item.achievement_status,
-            note=item.note,
             session_outcome_id=outcome_id,
+            **item.model_dump(exclude={"goal_id"}),
         )
-        self.events.add(event)
-        await self.events.flush()
-        await self._judge(goal, item.achievement_status, reason="reported in a session outcome")
-        return event
 
     async def get(self, event_id: uuid.UUID) -> ProgressEvent:
         event = await self.events.get(event_id)
@@ -218,6 +206,13 @@ class ProgressService:
         ]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
+    async def _append(self, goal: Goal, *, reason: str, **fields: Any) -> ProgressEvent:
+        event = self._event(goal, **fields)
+        self.events.add(event)
+        await self.events.flush()
+        await self._judge(goal, fields.get("achievement_status"), reason=reason)
+        return event
+
     async def _judge(self, goal: Goal, status: str | None, *, reason: str) -> None:
         """A clinician's achievement status sent with progress becomes the goal's; without
         one, the derived status follows the new progress."""
@@ -271,17 +266,29 @@ class ProgressService:
 
     @staticmethod
     def _check_kind(goal: Goal, data: EventCreate) -> None:
-        if data.kind == "measurement":
-            if goal.measure is None:
-                raise invalid("kind", "This goal has no measure yet; add one to the goal first.")
-            if data.value is None:
-                raise invalid("value", "A measurement needs a value.")
-            check_value(goal.measure, data.value)
-        elif data.value is not None:
+        if data.kind == "measurement" and data.value is None:
+            raise invalid("value", "A measurement needs a value.")
+        if data.kind != "measurement" and data.value is not None:
             raise invalid("value", "Only measurements carry a value.")
         if data.kind == "note" and not data.note:
             raise invalid("note", "A note needs its text.")
         if data.kind != "step_completed" and data.step_id is not None:
             raise invalid("step_id", "Only step_completed events point at a step.")
-        if data.gas_level is not None and not goal.gas_levels:
-            raise invalid("gas_level", "This goal has no GAS levels to score against.")
+        ProgressService._check_fits(goal, data.value, data.gas_level)
+
+    @staticmethod
+    def _check_fits(
+        goal: Goal,
+        value: float | None,
+        gas_level: int | None,
+        at: tuple[str | int, ...] = ("body",),
+    ) -> None:
+        """A value must fit the goal's measure; a GAS level needs the goal's GAS scale."""
+        if value is not None:
+            if goal.measure is None:
+                raise invalid(
+                    "value", "This goal has no measure yet; add one to the goal first.", at
+                )
+            check_value(goal.measure, value, at)
+        if gas_level is not None and not goal.gas_levels:
+            raise invalid("gas_level", "This goal has no GAS levels to score against.", at)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.caller import Caller, Role
+from app.auth.caller import STAFF, Caller
 from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.models import Goal
@@ -19,8 +19,6 @@ from app.progress.service import ProgressService
 from app.steps.models import ActionStep
 from app.steps.repository import StepRepository
 from app.steps.schemas import MAX_STEPS_PER_GOAL, StepCreate, StepUpdate
-
-STAFF = (Role.ADMIN, Role.CLINICIAN)
 
 
 class StepService:
