@@ -1,4 +1,8 @@
-"""Per-caller rate limits (OWASP API4), with the `limits` library's moving window.
+"""Per-caller rate limits (OWASP API4), with the `limits` library's sliding window counter.
+
+The sliding window counter weighs the previous window's count by how much of it is still in
+view: constant work and memory per caller, where a moving window keeps (and sorts, and
+expires on a thread) one entry per request.
 
 The counters live in each worker's memory: with N workers a caller gets up to N times the
 limit. Behind several replicas, point `limits` at Redis instead (one line here).
@@ -11,7 +15,7 @@ import time
 
 from limits import parse_many
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from app.auth.caller import Caller
 from app.problems import AppError
@@ -26,7 +30,7 @@ class TooManyRequests(AppError):
 class CallerRateLimiter:
     def __init__(self, rule: str) -> None:
         self.items = parse_many(rule)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     async def check(self, caller: Caller) -> None:
         identity = (caller.org_id, caller.subject)

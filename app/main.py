@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -100,6 +101,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             JwksKeySource(settings.jwt_jwks_url, http_client) if settings.jwt_jwks_url else None
         )
         purger = asyncio.create_task(purge_periodically(app.state.sessionmaker))
+        # What start-up made (modules, routes, schemas) lives as long as the worker: moved out
+        # of the collector's reach, full collections stop walking it and pausing requests.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ from typing import Any, cast
 import structlog
 from fastapi import Request, Response
 from sqlalchemy import Table, insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
@@ -84,42 +85,54 @@ async def _changed_fields(request: Request) -> list[str]:
     return sorted(str(key)[:64] for key in body)[:50] if isinstance(body, dict) else []
 
 
-async def _event(request: Request, status: int, response: Response | None) -> AuditEvent:
+async def _row(request: Request, status: int, response: Response | None) -> tuple[Any, ...]:
+    """The audit row's values, in `COLUMNS` order."""
     caller: Caller | None = getattr(request.state, "caller", None)
     kind, identifier = _resource(request, response)
-    return AuditEvent(
-        id=new_id(),
-        org_id=caller.org_id if caller else None,
-        occurred_at=utcnow(),
-        actor_type="anonymous"
-        if caller is None
-        else ("integration" if caller.role is Role.INTEGRATION else "user"),
-        actor_id=caller.subject if caller else None,
-        actor_role=caller.role.value if caller else None,
-        credential_id=caller.credential_id if caller else None,
-        action=_action(request),
-        resource_type=kind,
-        resource_id=identifier,
-        outcome=_outcome(status, response),
-        status_code=status,
-        request_id=getattr(request.state, "request_id", None),
-        changed_fields=await _changed_fields(request),
-    )
+    if caller is None:
+        actor: tuple[Any, ...] = (None, "anonymous", None, None, None)
+    else:
+        actor_type = "integration" if caller.role is Role.INTEGRATION else "user"
+        actor = (caller.org_id, actor_type, caller.subject, caller.role.value, caller.credential_id)
+    org_id, actor_type, actor_id, actor_role, credential_id = actor
+    values = {
+        "id": new_id(),
+        "org_id": org_id,
+        "occurred_at": utcnow(),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "actor_role": actor_role,
+        "credential_id": credential_id,
+        "action": _action(request),
+        "resource_type": kind,
+        "resource_id": identifier,
+        "outcome": _outcome(status, response),
+        "status_code": status,
+        "request_id": getattr(request.state, "request_id", None),
+        "changed_fields": await _changed_fields(request),
+    }
+    return tuple(values[column] for column in COLUMNS)
 
 
 async def record_success(request: Request, session: AsyncSession, response: Response) -> None:
-    await _insert(session, await _event(request, response.status_code, response))
+    await _insert(session, await _row(request, response.status_code, response))
 
 
-_AUDIT_TABLE = cast(Table, AuditEvent.__table__)
-# Built once, parameters bound per call: the statement compiles once per process.
-_INSERT_AUDIT = insert(_AUDIT_TABLE)
+# Every read is audited, so this INSERT is on every request's path: compiled once here, it goes
+# to the driver as one prepared statement with positional values (a third of the cost of
+# executing the Core statement each time).
+_COMPILED = insert(cast(Table, AuditEvent.__table__)).compile(
+    dialect=asyncpg_dialect()  # type: ignore[no-untyped-call]
+)
+_INSERT_AUDIT = str(_COMPILED)
+COLUMNS = tuple(_COMPILED.positiontup or ())
 
 
-async def _insert(session: AsyncSession, event: AuditEvent) -> None:
-    """A Core INSERT: the audit row needs none of the ORM's unit-of-work bookkeeping."""
-    values = {column.key: getattr(event, column.key) for column in _AUDIT_TABLE.columns}
-    await session.execute(_INSERT_AUDIT, values)
+async def _insert(session: AsyncSession, row: tuple[Any, ...]) -> None:
+    """Inside the session's transaction, on its connection."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
+    await driver.execute(_INSERT_AUDIT, *row)
 
 
 async def record_failure(request: Request, exc: Exception) -> None:
@@ -134,8 +147,7 @@ async def record_failure(request: Request, exc: Exception) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
         async with sessionmaker() as session:
-            event = await _event(request, status, replayed)
-            await _insert(session, event)
+            await _insert(session, await _row(request, status, replayed))
             await session.commit()
     except Exception as failure:  # the original error matters more than its audit record
         _log.error("audit record failed", error=type(failure).__name__)

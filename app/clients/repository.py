@@ -4,39 +4,45 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import cache
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.caller import Caller
+from app.auth.caller import Caller, Role
 from app.clients.models import CareTeamMember, Client
-from app.clients.scope import visible_client_clause
+from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
+
+
+def _visible(role: Role) -> Select[Client]:
+    return select(Client).where(Client.org_id == CALLER_ORG, visible_client_clause(role, Client.id))
+
+
+@cache  # built once per role (see app/clients/scope.py), values bound per call
+def _by_id(role: Role) -> Select[Client]:
+    return _visible(role).where(Client.id == bindparam("client_id"))
 
 
 class ClientRepository:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
-
-    def _visible(self) -> Select[Client]:
-        return select(Client).where(
-            Client.org_id == self.caller.org_id, visible_client_clause(self.caller, Client.id)
-        )
+        self.scope = scope_params(caller)
 
     async def get(self, client_id: uuid.UUID) -> Client | None:
-        result = await self.session.scalars(self._visible().where(Client.id == client_id))
-        return result.one_or_none()
+        values = {**self.scope, "client_id": client_id}
+        return (await self.session.scalars(_by_id(self.caller.role), values)).one_or_none()
 
     async def search(
         self, *, after: uuid.UUID | None, limit: int, external_id: str | None
     ) -> Sequence[Client]:
-        statement = self._visible().order_by(Client.id).limit(limit)
+        statement = _visible(self.caller.role).order_by(Client.id).limit(limit)
         if after is not None:
             statement = statement.where(Client.id > after)
         if external_id is not None:
             statement = statement.where(Client.external_id == external_id)
-        return (await self.session.scalars(statement)).all()
+        return (await self.session.scalars(statement, self.scope)).all()
 
     async def add(self, client: Client) -> Client:
         self.session.add(client)

@@ -6,14 +6,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, String, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.caller import Caller
-from app.clients.scope import visible_client_clause
+from app.auth.caller import Caller, Role
+from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.goals.models import Goal, GoalRevision
+
+TEXTS = ARRAY(String)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,45 +29,85 @@ class GoalFilters:
     updated_since: datetime | None = None
 
 
+def _visible(role: Role) -> Select[Goal]:
+    return select(Goal).where(
+        Goal.org_id == CALLER_ORG, visible_client_clause(role, Goal.client_id)
+    )
+
+
+# Statements are built once per role and shape (see app/clients/scope.py), values bound per call.
+@cache
+def _by_id(role: Role, for_update: bool) -> Select[Goal]:
+    statement = _visible(role).where(Goal.id == bindparam("goal_id"))
+    return statement.with_for_update(of=Goal) if for_update else statement
+
+
+@cache
+def _search(role: Role, shape: frozenset[str]) -> Select[Goal]:
+    """`shape`: which of the optional filters are set."""
+    statement = _visible(role).order_by(Goal.id).limit(bindparam("limit"))
+    conditions = {
+        "after": Goal.id > bindparam("after"),
+        "client_id": Goal.client_id == bindparam("client_id"),
+        "lifecycle_statuses": Goal.lifecycle_status
+        == any_(bindparam("lifecycle_statuses", type_=TEXTS)),
+        "categories": Goal.category == any_(bindparam("categories", type_=TEXTS)),
+        "updated_since": Goal.updated_at >= bindparam("updated_since"),
+    }
+    return statement.where(*(condition for name, condition in conditions.items() if name in shape))
+
+
+@cache
+def _focus_goals(role: Role) -> Select[Goal]:
+    return (
+        _visible(role)
+        .where(Goal.client_id == bindparam("client_id"), Goal.is_focus.is_(True))
+        .with_for_update(of=Goal)
+    )
+
+
+@cache
+def _open_goals(role: Role) -> Select[Goal]:
+    return (
+        _visible(role)
+        .where(
+            Goal.client_id == bindparam("client_id"),
+            Goal.lifecycle_status == any_(bindparam("statuses", type_=TEXTS)),
+        )
+        .order_by(Goal.id)
+    )
+
+
 class GoalRepository:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
-
-    def _visible(self) -> Select[Goal]:
-        return select(Goal).where(
-            Goal.org_id == self.caller.org_id, visible_client_clause(self.caller, Goal.client_id)
-        )
+        self.scope = scope_params(caller)
 
     async def get(self, goal_id: uuid.UUID, *, for_update: bool = False) -> Goal | None:
-        statement = self._visible().where(Goal.id == goal_id)
-        if for_update:
-            statement = statement.with_for_update(of=Goal)
-        return (await self.session.scalars(statement)).one_or_none()
+        statement = _by_id(self.caller.role, for_update)
+        values = {**self.scope, "goal_id": goal_id}
+        return (await self.session.scalars(statement, values)).one_or_none()
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
     ) -> Sequence[Goal]:
-        statement = self._visible().order_by(Goal.id).limit(limit)
-        if after is not None:
-            statement = statement.where(Goal.id > after)
-        if filters.client_id is not None:
-            statement = statement.where(Goal.client_id == filters.client_id)
-        if filters.lifecycle_statuses:
-            statement = statement.where(Goal.lifecycle_status.in_(filters.lifecycle_statuses))
-        if filters.categories:
-            statement = statement.where(Goal.category.in_(filters.categories))
-        if filters.updated_since is not None:
-            statement = statement.where(Goal.updated_at >= filters.updated_since)
-        return (await self.session.scalars(statement)).all()
+        values: dict[str, Any] = {
+            "after": after,
+            "client_id": filters.client_id,
+            "lifecycle_statuses": list(filters.lifecycle_statuses) or None,
+            "categories": list(filters.categories) or None,
+            "updated_since": filters.updated_since,
+        }
+        given = {name: value for name, value in values.items() if value is not None}
+        statement = _search(self.caller.role, frozenset(given))
+        return (
+            await self.session.scalars(statement, {**self.scope, **given, "limit": limit})
+        ).all()
 
     async def focus_goals(self, client_id: uuid.UUID) -> Sequence[Goal]:
-        statement = (
-            self._visible()
-            .where(Goal.client_id == client_id, Goal.is_focus.is_(True))
-            .with_for_update(of=Goal)
-        )
-        return (await self.session.scalars(statement)).all()
+        statement = _focus_goals(self.caller.role)
+        return (await self.session.scalars(statement, {**self.scope, "client_id": client_id})).all()
 
     def add(self, goal: Goal) -> None:
         self.session.add(goal)
@@ -99,12 +144,8 @@ class GoalRepository:
         set_committed_value(goal, "achievement_status_source", "derived")
 
     async def open_goals(self, client_id: uuid.UUID, statuses: Sequence[str]) -> Sequence[Goal]:
-        statement = (
-            self._visible()
-            .where(Goal.client_id == client_id, Goal.lifecycle_status.in_(statuses))
-            .order_by(Goal.id)
-        )
-        return (await self.session.scalars(statement)).all()
+        values = {**self.scope, "client_id": client_id, "statuses": list(statuses)}
+        return (await self.session.scalars(_open_goals(self.caller.role), values)).all()
 
     async def last_staff_revisions(
         self, goal_ids: Sequence[uuid.UUID]

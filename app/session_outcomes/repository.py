@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
-from app.clients.scope import visible_client_clause
+from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.session_outcomes.models import SessionOutcome
 
 
@@ -40,11 +40,11 @@ class SessionOutcomeRepository:
 
     async def get(self, outcome_id: uuid.UUID) -> SessionOutcome | None:
         statement = select(SessionOutcome).where(
-            SessionOutcome.org_id == self.caller.org_id,
+            SessionOutcome.org_id == CALLER_ORG,
             SessionOutcome.id == outcome_id,
-            visible_client_clause(self.caller, SessionOutcome.client_id),
+            visible_client_clause(self.caller.role, SessionOutcome.client_id),
         )
-        return (await self.session.scalars(statement)).one_or_none()
+        return (await self.session.scalars(statement, scope_params(self.caller))).one_or_none()
 
     async def store_response(self, outcome_id: uuid.UUID, response: dict[str, Any]) -> None:
         await self.session.execute(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller
-from app.clients.scope import visible_client_clause
+from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.steps.models import ActionStep
 
 # Positions are moved out of the way before being renumbered, so that the unique index on
@@ -23,23 +23,25 @@ class StepRepository:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.session = session
         self.caller = caller
+        self.scope = scope_params(caller)
 
     def _visible(self, *, deleted_too: bool = False) -> Select[ActionStep]:
+        """Executed with `self.scope` among its values."""
         statement = select(ActionStep).where(
-            ActionStep.org_id == self.caller.org_id,
-            visible_client_clause(self.caller, ActionStep.client_id),
+            ActionStep.org_id == CALLER_ORG,
+            visible_client_clause(self.caller.role, ActionStep.client_id),
         )
         return statement if deleted_too else statement.where(ActionStep.deleted_at.is_(None))
 
     async def get(self, step_id: uuid.UUID, *, deleted_too: bool = False) -> ActionStep | None:
         statement = self._visible(deleted_too=deleted_too).where(ActionStep.id == step_id)
-        return (await self.session.scalars(statement)).one_or_none()
+        return (await self.session.scalars(statement, self.scope)).one_or_none()
 
     async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:
         statement = (
             self._visible().where(ActionStep.goal_id == goal_id).order_by(ActionStep.position)
         )
-        return (await self.session.scalars(statement)).all()
+        return (await self.session.scalars(statement, self.scope)).all()
 
     def add(self, step: ActionStep) -> None:
         self.session.add(step)
