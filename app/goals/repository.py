@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, func, select, update
+from sqlalchemy import Select, String, Uuid, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -151,13 +151,16 @@ class GoalRepository:
         self, goal_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, datetime]:
         """When a clinician or admin last changed each goal."""
-        statement = (
-            select(GoalRevision.goal_id, func.max(GoalRevision.changed_at))
-            .where(
-                GoalRevision.org_id == self.caller.org_id,
-                GoalRevision.goal_id.in_(goal_ids),
-                GoalRevision.actor_role.in_(("admin", "clinician")),
-            )
-            .group_by(GoalRevision.goal_id)
-        )
-        return dict((await self.session.execute(statement)).all())
+        values = {"caller_org": self.caller.org_id, "goal_ids": list(goal_ids)}
+        return dict((await self.session.execute(_LAST_STAFF_REVISIONS, values)).all())
+
+
+_LAST_STAFF_REVISIONS = (
+    select(GoalRevision.goal_id, func.max(GoalRevision.changed_at))
+    .where(
+        GoalRevision.org_id == CALLER_ORG,
+        GoalRevision.goal_id == any_(bindparam("goal_ids", type_=ARRAY(Uuid))),
+        GoalRevision.actor_role.in_(("admin", "clinician")),
+    )
+    .group_by(GoalRevision.goal_id)
+)

@@ -14,7 +14,6 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -360,15 +359,19 @@ def habit_strength(
     """
     if not (math.isfinite(times_per_day) and times_per_day > 0):
         raise ValueError("times_per_day must be a positive number")
-    counts = Counter(day for day in completion_days if start <= day <= end)
+    days = max(0, (end - start).days + 1)
+    per_day = [0] * days  # completions on each day from `start`, by offset
+    for day in completion_days:
+        offset = (day - start).days
+        if 0 <= offset < days:
+            per_day[offset] += 1
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
     window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
     due = times_per_day * window
     score = 0.0
     in_window = 0
-    for offset in range((end - start).days + 1):
-        day = start + timedelta(days=offset)
-        in_window += counts[day] - counts[day - timedelta(days=window)]
+    for offset in range(days):
+        in_window += per_day[offset] - (per_day[offset - window] if offset >= window else 0)
         done = min(1.0, in_window / due)
         score = score * multiplier + done * (1 - multiplier)
     return round(_clamp(score, 0.0, 1.0), HABIT_DECIMALS)
