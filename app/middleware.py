@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids and access logs, and the JSON-only body rule."""
+"""Pure ASGI middleware: request ids, access logs and security headers; the body rules."""
 
 from __future__ import annotations
 
@@ -23,11 +23,16 @@ from app.problems import (
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _log = structlog.get_logger("app.access")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # the methods whose bodies routes read
 
 
 class RequestContextMiddleware:
     """Gives every request an id (the caller's `X-Request-ID` if sane), binds it to every log
-    line, returns it as a header, and writes one access line with the route template."""
+    line, returns it as a header, and writes one access line with the route template.
+
+    Also sets the security headers on every response: nosniff and no referrer everywhere, and
+    `Cache-Control: no-store` on the API, whose responses carry health data no cache may keep.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -44,6 +49,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_code = 500
         response_started = False
+        private = scope["path"].startswith("/v1/")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status_code
@@ -51,7 +57,12 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status_code = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                if private:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         try:
@@ -98,7 +109,7 @@ class JsonBodyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in {"POST", "PUT", "PATCH"}:
+        if scope["type"] == "http" and scope["method"] in BODY_METHODS:
             headers = Headers(scope=scope)
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
             media_type = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -129,6 +140,9 @@ class BodySizeLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._too_large(scope, receive, send)
+            return
+        if scope["method"] not in BODY_METHODS:  # no route reads their bodies
+            await self.app(scope, receive, send)
             return
         received = 0
         exceeded = started = False
@@ -166,27 +180,3 @@ class BodySizeLimitMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
-
-
-class SecurityHeadersMiddleware:
-    """nosniff everywhere; API responses carry health data, so no cache may keep them."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        private = scope["path"].startswith("/v1/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                if private:
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
