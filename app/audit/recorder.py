@@ -118,9 +118,9 @@ async def record_success(request: Request, session: AsyncSession, response: Resp
     await _insert(session, await _row(request, response.status_code, response))
 
 
-# Every read is audited, so this INSERT is on every request's path: compiled once here, it goes
-# to the driver as one prepared statement with positional values (a third of the cost of
-# executing the Core statement each time).
+# Every read is audited, so this INSERT is on every request's path: compiled once here, it runs
+# as driver SQL with positional values (no per-call compilation or cache lookup), still through
+# SQLAlchemy's connection so that its errors are the usual DBAPIError (503 when transient).
 _COMPILED = insert(cast(Table, AuditEvent.__table__)).compile(
     dialect=asyncpg_dialect()  # type: ignore[no-untyped-call]
 )
@@ -131,8 +131,7 @@ COLUMNS = tuple(_COMPILED.positiontup or ())
 async def _insert(session: AsyncSession, row: tuple[Any, ...]) -> None:
     """Inside the session's transaction, on its connection."""
     connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
-    await driver.execute(_INSERT_AUDIT, *row)
+    await connection.exec_driver_sql(_INSERT_AUDIT, row)
 
 
 async def record_failure(request: Request, exc: Exception) -> None:
