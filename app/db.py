@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import uuid_utils.compat
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, MetaData, String, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +27,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Types of list values bound as one array (`column = ANY(:values)`): one prepared statement
+# whatever the list's length, where IN re-renders the SQL for each length.
+UUIDS = ARRAY(Uuid)
+TEXTS = ARRAY(String)
 
 
 def new_id() -> uuid.UUID:

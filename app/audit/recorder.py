@@ -85,24 +85,24 @@ async def _changed_fields(request: Request) -> list[str]:
     return sorted(str(key)[:64] for key in body)[:50] if isinstance(body, dict) else []
 
 
+def _actor_type(caller: Caller | None) -> str:
+    if caller is None:
+        return "anonymous"
+    return "integration" if caller.role is Role.INTEGRATION else "user"
+
+
 async def _row(request: Request, status: int, response: Response | None) -> tuple[Any, ...]:
     """The audit row's values, in `COLUMNS` order."""
     caller: Caller | None = getattr(request.state, "caller", None)
     kind, identifier = _resource(request, response)
-    if caller is None:
-        actor: tuple[Any, ...] = (None, "anonymous", None, None, None)
-    else:
-        actor_type = "integration" if caller.role is Role.INTEGRATION else "user"
-        actor = (caller.org_id, actor_type, caller.subject, caller.role.value, caller.credential_id)
-    org_id, actor_type, actor_id, actor_role, credential_id = actor
     values = {
         "id": new_id(),
-        "org_id": org_id,
+        "org_id": caller.org_id if caller else None,
         "occurred_at": utcnow(),
-        "actor_type": actor_type,
-        "actor_id": actor_id,
-        "actor_role": actor_role,
-        "credential_id": credential_id,
+        "actor_type": _actor_type(caller),
+        "actor_id": caller.subject if caller else None,
+        "actor_role": caller.role.value if caller else None,
+        "credential_id": caller.credential_id if caller else None,
         "action": _action(request),
         "resource_type": kind,
         "resource_id": identifier,

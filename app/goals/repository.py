@@ -9,16 +9,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, Uuid, any_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, any_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller, Role
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
+from app.db import TEXTS, UUIDS
 from app.goals.models import Goal, GoalRevision
-
-TEXTS = ARRAY(String)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +149,7 @@ class GoalRepository:
         self, goal_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, datetime]:
         """When a clinician or admin last changed each goal."""
-        values = {"caller_org": self.caller.org_id, "goal_ids": list(goal_ids)}
+        values = {**self.scope, "goal_ids": list(goal_ids)}
         return dict((await self.session.execute(_LAST_STAFF_REVISIONS, values)).all())
 
 
@@ -159,7 +157,7 @@ _LAST_STAFF_REVISIONS = (
     select(GoalRevision.goal_id, func.max(GoalRevision.changed_at))
     .where(
         GoalRevision.org_id == CALLER_ORG,
-        GoalRevision.goal_id == any_(bindparam("goal_ids", type_=ARRAY(Uuid))),
+        GoalRevision.goal_id == any_(bindparam("goal_ids", type_=UUIDS)),
         GoalRevision.actor_role.in_(("admin", "clinician")),
     )
     .group_by(GoalRevision.goal_id)

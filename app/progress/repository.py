@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Select,
-    Uuid,
     any_,
     bindparam,
     func,
@@ -25,11 +24,12 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
+from app.db import UUIDS
 from app.progress.models import ProgressEvent
 from app.steps.models import ActionStep
 
@@ -140,18 +140,17 @@ class ProgressRepository:
     ) -> Sequence[tuple[uuid.UUID, datetime]]:
         if not step_ids:
             return []
-        values = {"caller_org": self.caller.org_id, "step_ids": list(step_ids), "since": since}
+        values = {**self.scope, "step_ids": list(step_ids), "since": since}
         return [
             (row.step_id, row.occurred_at)
             for row in await self.session.execute(_COMPLETIONS, values)
         ]
 
     def _of(self, goal_ids: Sequence[uuid.UUID], **values: Any) -> dict[str, Any]:
-        return {"caller_org": self.caller.org_id, "goal_ids": list(goal_ids), **values}
+        return {**self.scope, "goal_ids": list(goal_ids), **values}
 
 
-_IDS = ARRAY(Uuid)
-_GOAL_IDS = bindparam("goal_ids", type_=_IDS)
+_GOAL_IDS = bindparam("goal_ids", type_=UUIDS)
 _SINCE: BindParameter[datetime] = bindparam("since", type_=DateTime(timezone=True))
 
 
@@ -224,7 +223,7 @@ _RECURRING_STEPS = (
 )
 _COMPLETIONS = select(ProgressEvent.step_id, ProgressEvent.occurred_at).where(
     ProgressEvent.org_id == CALLER_ORG,
-    ProgressEvent.step_id == any_(bindparam("step_ids", type_=_IDS)),
+    ProgressEvent.step_id == any_(bindparam("step_ids", type_=UUIDS)),
     ProgressEvent.kind == "step_completed",
     ProgressEvent.status == RECORDED,
     ProgressEvent.occurred_at >= _SINCE,
