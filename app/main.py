@@ -138,6 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        # Metrics are Prometheus (/metrics) and logs structlog. FastAPI's own OpenTelemetry
+        # bridge would otherwise ask the OpenTelemetry API on every request whether a provider
+        # has been configured since.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.rate_limiter = CallerRateLimiter(settings.rate_limit)

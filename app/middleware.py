@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uuid_utils import uuid4
 
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
@@ -42,7 +42,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
