@@ -159,8 +159,7 @@ class GoalService:
             self._record(goal, "updated", diff, reason=None)
             await self.goals.flush()
         if "achievement_status" in changes and goal.achievement_status is None:
-            client = await self.clients.get(goal.client_id)
-            await self.summaries.refresh_achievement(goal, timezone=client.timezone)
+            await self.summaries.refresh_achievement(goal)
         return goal
 
     async def transition(

@@ -157,7 +157,7 @@ class ProgressService:
         event.retracted_by = self.caller.subject
         event.retraction_reason = reason
         await self.events.flush()
-        await self._refresh(await self.goals.get(event.goal_id))
+        await self.summaries.refresh_achievement(await self.goals.get(event.goal_id))
         return event
 
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary:
@@ -219,11 +219,7 @@ class ProgressService:
         if status is not None:
             await self.goals.set_achievement_status(goal, status, reason=reason)
         else:
-            await self._refresh(goal)
-
-    async def _refresh(self, goal: Goal) -> None:
-        client = await self.clients.get(goal.client_id)
-        await self.summaries.refresh_achievement(goal, timezone=client.timezone)
+            await self.summaries.refresh_achievement(goal)
 
     def _event(self, goal: Goal, **fields: Any) -> ProgressEvent:
         return ProgressEvent(

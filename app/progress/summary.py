@@ -457,6 +457,29 @@ def derive_status(
     return status[found.direction], _sentence(latest_clause, clause)
 
 
+def derived_status(
+    *,
+    measure: MeasureSpec | None,
+    measurements: Sequence[Point],
+    start_date: date | None,
+    target_date: date | None,
+    now: datetime,
+) -> str:
+    """The status `summarize` would derive from the same measurements, without the rest of
+    the summary (steps, habits, counts and GAS play no part in it)."""
+    ordered = sorted(measurements, key=lambda p: p.at)
+    found = trend(measure, ordered, now) if measure is not None else None
+    status, _ = derive_status(
+        measure=measure,
+        ordered=ordered,
+        found=found,
+        start_date=start_date,
+        target_date=target_date,
+        now=now,
+    )
+    return status
+
+
 def _clinician_reason(measure: MeasureSpec | None, ordered: Sequence[Point]) -> str:
     if measure is None or not ordered:
         return "Set by a clinician; no measurements recorded yet."

@@ -23,6 +23,7 @@ from app.progress.summary import (
     Point,
     ProgressSummary,
     StepsSummary,
+    derived_status,
     habit_strength,
     summarize,
 )
@@ -129,11 +130,20 @@ class SummaryService:
             )
         return result
 
-    async def refresh_achievement(self, goal: Goal, *, timezone: str) -> None:
+    async def refresh_achievement(self, goal: Goal) -> None:
         """Keep a goal's derived achievement status current after progress changes, unless a
-        clinician has set it. Not an edit by a person: no revision, no version bump."""
+        clinician has set it. Not an edit by a person: no revision, no version bump. Only the
+        measurements decide it: one query, where a whole summary takes seven."""
         if goal.achievement_status_source == "clinician":
             return
-        summary = (await self.summaries([goal], timezone=timezone))[goal.id]
-        if summary.achievement_status != goal.achievement_status:
-            await self.goals.set_derived_achievement(goal, summary.achievement_status)
+        now = datetime.now(UTC)
+        rows = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
+        status = derived_status(
+            measure=measure_spec(goal),
+            measurements=[Point(at=at, value=value) for _, at, value in rows],
+            start_date=goal.start_date,
+            target_date=goal.target_date,
+            now=now,
+        )
+        if status != goal.achievement_status:
+            await self.goals.set_derived_achievement(goal, status)

@@ -15,6 +15,7 @@ from app.progress.summary import (
     Point,
     ProgressSummary,
     StepsSummary,
+    derived_status,
     expected_value,
     gas_t_score,
     habit_strength,
@@ -543,3 +544,23 @@ def test_summarize_never_raises(
         "sustaining",
     }:
         assert s.on_track is not False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    now=MOMENTS,
+    start=st.one_of(st.none(), DAYS),
+    end=st.one_of(st.none(), DAYS),
+    measured=st.booleans(),
+)
+def test_derived_status_alone_is_the_summarys(
+    data: st.DataObject, now: datetime, start: date | None, end: date | None, measured: bool
+) -> None:
+    """Recording progress re-derives a goal's status from its measurements alone: it must be
+    the status the full summary shows for the same goal."""
+    measure = data.draw(measures(BOUNDED)) if measured else None
+    points = data.draw(recent_points(now, BOUNDED))
+    dates = {"start_date": start, "target_date": end, "now": now}
+    alone = derived_status(measure=measure, measurements=points, **dates)
+    assert alone == run(measure, points, **dates).achievement_status
