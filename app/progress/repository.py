@@ -16,16 +16,19 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     DateTime,
+    ScalarSelect,
     Select,
     any_,
     bindparam,
     func,
     or_,
     select,
+    true,
     tuple_,
+    union,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.auth.caller import Caller
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
@@ -44,9 +47,12 @@ class EventFilters:
 
 
 @dataclass(frozen=True, slots=True)
-class StepCount:
-    total: int
-    done: int
+class GoalTallies:
+    events: int  # recorded progress events
+    steps: int  # live steps of the action plan
+    steps_done: int
+    latest_gas_level: int | None
+    last_clinical_activity: datetime | None  # staff or an integration last recorded progress
 
 
 class ProgressRepository:
@@ -108,43 +114,22 @@ class ProgressRepository:
     async def measurements(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
     ) -> Sequence[tuple[uuid.UUID, datetime, float]]:
-        """Recorded measurements since `since`, plus each goal's latest two whenever they were."""
+        """Recorded measurements since `since`, plus each goal's latest two whenever they were,
+        oldest first: read through the (goal, time) index, however long each goal's history."""
         rows = await self.session.execute(_MEASUREMENTS, self._of(goal_ids, since=since))
-        return [(row.goal_id, row.occurred_at, float(row.value)) for row in rows]
+        return [(goal_id, at, float(value)) for goal_id, at, value in rows if value is not None]
 
-    async def latest_gas_levels(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-        rows = await self.session.execute(_LATEST_GAS_LEVELS, self._of(goal_ids))
-        return {row.goal_id: int(row.gas_level) for row in rows}
+    async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
+        """Counts and latest facts for each goal, in one query."""
+        rows = await self.session.execute(_TALLIES, self._of(goal_ids))
+        return {row[0]: GoalTallies(*row[1:]) for row in rows}
 
-    async def event_counts(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-        return dict((await self.session.execute(_EVENT_COUNTS, self._of(goal_ids))).all())
-
-    async def last_clinical_activity(
-        self, goal_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, datetime]:
-        """When staff or an integration last recorded progress on each goal: a review."""
-        rows = await self.session.execute(_LAST_CLINICAL_ACTIVITY, self._of(goal_ids))
-        return dict(rows.all())
-
-    async def step_counts(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StepCount]:
-        return {
-            goal_id: StepCount(total=total, done=done)
-            for goal_id, total, done in await self.session.execute(_STEP_COUNTS, self._of(goal_ids))
-        }
-
-    async def recurring_steps(self, goal_ids: Sequence[uuid.UUID]) -> Sequence[ActionStep]:
-        return (await self.session.scalars(_RECURRING_STEPS, self._of(goal_ids))).all()
-
-    async def completions(
-        self, step_ids: Sequence[uuid.UUID], *, since: datetime
-    ) -> Sequence[tuple[uuid.UUID, datetime]]:
-        if not step_ids:
-            return []
-        values = {**self.scope, "step_ids": list(step_ids), "since": since}
-        return [
-            (row.step_id, row.occurred_at)
-            for row in await self.session.execute(_COMPLETIONS, values)
-        ]
+    async def habit_steps(
+        self, goal_ids: Sequence[uuid.UUID], *, since: datetime
+    ) -> Sequence[tuple[ActionStep, Sequence[datetime]]]:
+        """The goals' live recurring steps, each with its completions since `since`."""
+        rows = await self.session.execute(_HABIT_STEPS, self._of(goal_ids, since=since))
+        return [(step, completions or ()) for step, completions in rows]
 
     def _of(self, goal_ids: Sequence[uuid.UUID], **values: Any) -> dict[str, Any]:
         return {**self.scope, "goal_ids": list(goal_ids), **values}
@@ -152,79 +137,86 @@ class ProgressRepository:
 
 _GOAL_IDS = bindparam("goal_ids", type_=UUIDS)
 _SINCE: BindParameter[datetime] = bindparam("since", type_=DateTime(timezone=True))
+# One row per goal id given: the figures below are correlated subqueries on it, so each reads
+# one goal's rows through an index, and never another organization's (org_id is in each).
+_GOAL = func.unnest(_GOAL_IDS).table_valued("id").render_derived(name="goal")
+_NEWEST_FIRST = (ProgressEvent.occurred_at.desc(), ProgressEvent.id.desc())
 
 
-def _recorded_of_goals(*conditions: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+def _recorded_of_goal(*conditions: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     return [
         ProgressEvent.org_id == CALLER_ORG,
-        ProgressEvent.goal_id == any_(_GOAL_IDS),
+        ProgressEvent.goal_id == _GOAL.c.id,
         ProgressEvent.status == RECORDED,
         *conditions,
     ]
 
 
 def _measurements() -> Select[uuid.UUID, datetime, float | None]:
-    newest_first = (ProgressEvent.occurred_at.desc(), ProgressEvent.id.desc())
     is_measurement = ProgressEvent.kind == "measurement"
-    ranked = (
-        select(
-            ProgressEvent.id,
-            func.row_number()
-            .over(partition_by=ProgressEvent.goal_id, order_by=newest_first)
-            .label("rank"),
-        )
-        .where(*_recorded_of_goals(is_measurement))
-        .subquery()
+    columns = (ProgressEvent.id, ProgressEvent.occurred_at, ProgressEvent.value)
+    in_window = select(*columns).where(
+        *_recorded_of_goal(is_measurement, ProgressEvent.occurred_at >= _SINCE)
     )
-    latest_ids = select(ranked.c.id).where(ranked.c.rank <= 2)
+    latest_two = (
+        select(*columns).where(*_recorded_of_goal(is_measurement)).order_by(*_NEWEST_FIRST).limit(2)
+    )
+    point = union(in_window, latest_two).subquery().lateral("point")
     return (
-        select(ProgressEvent.goal_id, ProgressEvent.occurred_at, ProgressEvent.value)
-        .where(
-            *_recorded_of_goals(
-                is_measurement,
-                or_(ProgressEvent.occurred_at >= _SINCE, ProgressEvent.id.in_(latest_ids)),
-            )
-        )
-        .order_by(ProgressEvent.goal_id, ProgressEvent.occurred_at)
+        select(_GOAL.c.id, point.c.occurred_at, point.c.value)
+        .select_from(_GOAL.join(point, true()))
+        .order_by(_GOAL.c.id, point.c.occurred_at, point.c.id)
     )
 
 
-_MEASUREMENTS = _measurements()
-_LATEST_GAS_LEVELS = (
-    select(ProgressEvent.goal_id, ProgressEvent.gas_level)
-    .where(*_recorded_of_goals(ProgressEvent.gas_level.is_not(None)))
-    .order_by(ProgressEvent.goal_id, ProgressEvent.occurred_at.desc(), ProgressEvent.id.desc())
-    .ext(distinct_on(ProgressEvent.goal_id))
-)
-_EVENT_COUNTS = (
-    select(ProgressEvent.goal_id, func.count())
-    .where(*_recorded_of_goals())
-    .group_by(ProgressEvent.goal_id)
-)
-_LAST_CLINICAL_ACTIVITY = (
-    select(ProgressEvent.goal_id, func.max(ProgressEvent.occurred_at))
-    .where(*_recorded_of_goals(ProgressEvent.source.in_(("clinician", "integration"))))
-    .group_by(ProgressEvent.goal_id)
-)
-_LIVE_STEPS_OF_GOALS = (
+def _latest(
+    column: InstrumentedAttribute[Any], *conditions: ColumnElement[bool]
+) -> ScalarSelect[Any]:
+    """The goal's newest recorded value of `column`, read backwards along its index."""
+    return (
+        select(column)
+        .where(*_recorded_of_goal(*conditions))
+        .order_by(*_NEWEST_FIRST)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_LIVE_STEPS_OF_GOAL = (
     ActionStep.org_id == CALLER_ORG,
-    ActionStep.goal_id == any_(_GOAL_IDS),
+    ActionStep.goal_id == _GOAL.c.id,
     ActionStep.deleted_at.is_(None),
 )
-_STEP_COUNTS = (
-    select(ActionStep.goal_id, func.count(), func.count().filter(ActionStep.status == "done"))
-    .where(*_LIVE_STEPS_OF_GOALS)
-    .group_by(ActionStep.goal_id)
+_MEASUREMENTS = _measurements()
+_TALLIES = select(
+    _GOAL.c.id,
+    select(func.count()).where(*_recorded_of_goal()).scalar_subquery(),
+    select(func.count()).where(*_LIVE_STEPS_OF_GOAL).scalar_subquery(),
+    select(func.count()).where(*_LIVE_STEPS_OF_GOAL, ActionStep.status == "done").scalar_subquery(),
+    _latest(ProgressEvent.gas_level, ProgressEvent.gas_level.is_not(None)),
+    _latest(
+        ProgressEvent.occurred_at,
+        or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration"),
+    ),
 )
-_RECURRING_STEPS = (
-    select(ActionStep)
-    .where(*_LIVE_STEPS_OF_GOALS, ActionStep.recurrence.is_not(None))
+_COMPLETIONS_SINCE = (
+    select(func.array_agg(ProgressEvent.occurred_at))
+    .where(
+        ProgressEvent.org_id == CALLER_ORG,
+        ProgressEvent.step_id == ActionStep.id,
+        ProgressEvent.kind == "step_completed",
+        ProgressEvent.status == RECORDED,
+        ProgressEvent.occurred_at >= _SINCE,
+    )
+    .scalar_subquery()
+)
+_HABIT_STEPS = (
+    select(ActionStep, _COMPLETIONS_SINCE)
+    .where(
+        ActionStep.org_id == CALLER_ORG,
+        ActionStep.goal_id == any_(_GOAL_IDS),
+        ActionStep.deleted_at.is_(None),
+        ActionStep.recurrence.is_not(None),
+    )
     .order_by(ActionStep.goal_id, ActionStep.position)
-)
-_COMPLETIONS = select(ProgressEvent.step_id, ProgressEvent.occurred_at).where(
-    ProgressEvent.org_id == CALLER_ORG,
-    ProgressEvent.step_id == any_(bindparam("step_ids", type_=UUIDS)),
-    ProgressEvent.kind == "step_completed",
-    ProgressEvent.status == RECORDED,
-    ProgressEvent.occurred_at >= _SINCE,
 )

@@ -19,7 +19,7 @@ from app.goals.service import GoalService
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
-from app.progress.repository import EventFilters, ProgressRepository
+from app.progress.repository import EventFilters, GoalTallies, ProgressRepository
 from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
 from app.progress.summary import ProgressSummary, gas_t_score
 from app.progress.summary_service import SummaryService
@@ -169,10 +169,11 @@ class ProgressService:
         client = await self.clients.get(client_id)
         goals = await self.goals.open_goals(client.id)
         figures = await self.summaries.figures(goals, timezone=client.timezone)
+        levels = {goal_id: tally.latest_gas_level for goal_id, tally in figures.tallies.items()}
         scored = [
-            (goal.gas_weight, figures.gas_levels[goal.id])
+            (goal.gas_weight, level)
             for goal in goals
-            if goal.gas_levels and goal.id in figures.gas_levels
+            if goal.gas_levels and (level := levels[goal.id]) is not None
         ]
         return ClientSummary(
             client_id=client.id,
@@ -188,19 +189,21 @@ class ProgressService:
                 for goal in goals
             ],
             gas_t_score=gas_t_score(scored),
-            next_review_due=await self._next_review_due(goals),
+            next_review_due=await self._next_review_due(goals, figures.tallies),
         )
 
-    async def _next_review_due(self, goals: Sequence[Goal]) -> date | None:
+    async def _next_review_due(
+        self, goals: Sequence[Goal], tallies: dict[uuid.UUID, GoalTallies]
+    ) -> date | None:
         active = [goal for goal in goals if goal.lifecycle_status == LifecycleStatus.ACTIVE.value]
         if not active:
             return None
         ids = [goal.id for goal in active]
         revised = await self.goals.last_staff_revisions(ids)
-        recorded = await self.events.last_clinical_activity(ids)
         reviews = [
             max(
-                filter(None, (revised.get(goal.id), recorded.get(goal.id))), default=goal.created_at
+                filter(None, (revised.get(goal.id), tallies[goal.id].last_clinical_activity)),
+                default=goal.created_at,
             )
             for goal in active
         ]

@@ -8,14 +8,14 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
 from app.goals.models import Goal
 from app.goals.repository import GoalRepository
-from app.progress.repository import ProgressRepository
+from app.progress.repository import GoalTallies, ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
     HabitStrength,
@@ -49,7 +49,7 @@ def measure_spec(goal: Goal) -> MeasureSpec | None:
 @dataclass(frozen=True, slots=True)
 class GoalFigures:
     summaries: dict[uuid.UUID, ProgressSummary]
-    gas_levels: dict[uuid.UUID, int]  # each goal's latest recorded GAS level
+    tallies: dict[uuid.UUID, GoalTallies]
 
 
 class SummaryService:
@@ -65,54 +65,49 @@ class SummaryService:
     async def figures(
         self, goals: Sequence[Goal], *, timezone: str, now: datetime | None = None
     ) -> GoalFigures:
-        """One summary per goal, in the same seven queries however many goals there are."""
+        """One summary per goal, in the same three queries however many goals there are."""
         now = now or datetime.now(UTC)
         ids = [goal.id for goal in goals]
         if not ids:
-            return GoalFigures(summaries={}, gas_levels={})
+            return GoalFigures(summaries={}, tallies={})
         points: dict[uuid.UUID, list[Point]] = defaultdict(list)
         for goal_id, at, value in await self.progress.measurements(ids, since=now - TREND_WINDOW):
             points[goal_id].append(Point(at=at, value=value))
-        gas = await self.progress.latest_gas_levels(ids)
-        counts = await self.progress.event_counts(ids)
-        steps = await self.progress.step_counts(ids)
+        tallies = await self.progress.tallies(ids)
         habits = await self._habits(ids, timezone=timezone, now=now)
         summaries = {}
         for goal in goals:
-            step_count = steps.get(goal.id)
-            total, done = (step_count.total, step_count.done) if step_count else (0, 0)
+            tally = tallies[goal.id]
             summaries[goal.id] = summarize(
                 measure=measure_spec(goal),
                 start_date=goal.start_date,
                 target_date=goal.target_date,
                 measurements=points.get(goal.id, []),
                 steps=StepsSummary(
-                    total=total, done=done, completion_rate=done / total if total else None
+                    total=tally.steps,
+                    done=tally.steps_done,
+                    completion_rate=tally.steps_done / tally.steps if tally.steps else None,
                 ),
                 habits=habits.get(goal.id, []),
-                event_count=counts.get(goal.id, 0),
-                latest_gas_level=gas.get(goal.id) if goal.gas_levels else None,
+                event_count=tally.events,
+                latest_gas_level=tally.latest_gas_level if goal.gas_levels else None,
                 gas_weight=goal.gas_weight,
                 explicit_status=goal.achievement_status
                 if goal.achievement_status_source == "clinician"
                 else None,
                 now=now,
             )
-        return GoalFigures(summaries=summaries, gas_levels=gas)
+        return GoalFigures(summaries=summaries, tallies=tallies)
 
     async def _habits(
         self, goal_ids: Sequence[uuid.UUID], *, timezone: str, now: datetime
     ) -> dict[uuid.UUID, list[HabitStrength]]:
-        steps = await self.progress.recurring_steps(goal_ids)
         since = now - HABIT_WINDOW
-        completions = await self.progress.completions([s.id for s in steps], since=since)
         zone = zoneinfo.ZoneInfo(timezone)
-        days: dict[uuid.UUID, list[date]] = defaultdict(list)
-        for step_id, at in completions:
-            days[step_id].append(at.astimezone(zone).date())  # a day is the client's day
         today = now.astimezone(zone).date()
         result: dict[uuid.UUID, list[HabitStrength]] = defaultdict(list)
-        for step in steps:
+        for step, completions in await self.progress.habit_steps(goal_ids, since=since):
+            days = [at.astimezone(zone).date() for at in completions]  # the client's days
             recurrence = step.recurrence or {}
             times = int(recurrence.get("times", 1))
             frequency = recurrence.get("frequency", "daily")
@@ -123,9 +118,7 @@ class SummaryService:
                     step_id=str(step.id),
                     frequency=frequency,
                     times=times,
-                    strength=habit_strength(
-                        days.get(step.id, []), start=start, end=today, times_per_day=per_day
-                    ),
+                    strength=habit_strength(days, start=start, end=today, times_per_day=per_day),
                 )
             )
         return result
