@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, any_, bindparam, func, select, update
+from sqlalchemy import Select, Table, any_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -133,10 +133,7 @@ class GoalRepository:
         """Write the derived status without touching `version`: progress being recorded must
         not make a clinician's pending `If-Match` edit fail."""
         await self.session.execute(
-            update(Goal)
-            .where(Goal.id == goal.id, Goal.org_id == self.caller.org_id)
-            .values(achievement_status=status, achievement_status_source="derived")
-            .execution_options(synchronize_session=False)
+            _SET_DERIVED_ACHIEVEMENT, {**self.scope, "goal_id": goal.id, "derived_status": status}
         )
         set_committed_value(goal, "achievement_status", status)
         set_committed_value(goal, "achievement_status_source", "derived")
@@ -161,4 +158,11 @@ _LAST_STAFF_REVISIONS = (
         GoalRevision.actor_role.in_(("admin", "clinician")),
     )
     .group_by(GoalRevision.goal_id)
+)
+_GOALS = cast(Table, Goal.__table__)
+# On every progress event that changes the status: built once, a plain UPDATE of one row.
+_SET_DERIVED_ACHIEVEMENT = (
+    update(_GOALS)
+    .where(_GOALS.c.id == bindparam("goal_id"), _GOALS.c.org_id == CALLER_ORG)
+    .values(achievement_status=bindparam("derived_status"), achievement_status_source="derived")
 )

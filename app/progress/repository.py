@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -18,9 +18,11 @@ from sqlalchemy import (
     DateTime,
     ScalarSelect,
     Select,
+    Table,
     any_,
     bindparam,
     func,
+    insert,
     or_,
     select,
     true,
@@ -101,8 +103,11 @@ class ProgressRepository:
             statement = statement.where(ProgressEvent.occurred_at < filters.occurred_before)
         return (await self.session.scalars(statement, self.scope)).all()
 
-    def add(self, event: ProgressEvent) -> None:
-        self.session.add(event)
+    async def append(self, event: ProgressEvent) -> None:
+        """INSERT the new event as it is, without the unit of work: events are written once,
+        and the caller has filled in every column (defaults are not applied here)."""
+        table = ProgressEvent.__table__.columns
+        await self.session.execute(_INSERT_EVENT, {c.key: getattr(event, c.key) for c in table})
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -188,6 +193,7 @@ _LIVE_STEPS_OF_GOAL = (
     ActionStep.deleted_at.is_(None),
 )
 _MEASUREMENTS = _measurements()
+_INSERT_EVENT = insert(cast(Table, ProgressEvent.__table__))
 _TALLIES = select(
     _GOAL.c.id,
     select(func.count()).where(*_recorded_of_goal()).scalar_subquery(),

@@ -94,8 +94,7 @@ class ProgressService:
         """A step marked done is progress too: recorded in the same transaction."""
         self._check_open(goal)
         event = self._event(goal, occurred_at=utcnow(), kind="step_completed", step_id=step.id)
-        self.events.add(event)
-        await self.events.flush()
+        await self.events.append(event)
         return event
 
     async def record_session_outcome(
@@ -211,8 +210,7 @@ class ProgressService:
 
     async def _append(self, goal: Goal, *, reason: str, **fields: Any) -> ProgressEvent:
         event = self._event(goal, **fields)
-        self.events.add(event)
-        await self.events.flush()
+        await self.events.append(event)
         await self._judge(goal, fields.get("achievement_status"), reason=reason)
         return event
 
@@ -232,6 +230,7 @@ class ProgressService:
             goal_id=goal.id,
             source=SOURCE_BY_ROLE[self.caller.role],
             recorded_by=self.caller.subject,
+            recorded_at=utcnow(),
             status="recorded",
             **fields,
         )
