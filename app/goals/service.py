@@ -105,9 +105,11 @@ class GoalService:
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
     ) -> tuple[list[Goal], str | None]:
-        if filters.client_id is not None:
-            await self.clients.get(filters.client_id)
         rows = await self.goals.search(filters, after=after, limit=limit + 1)
+        if not rows and filters.client_id is not None:
+            # Goals are visible exactly when their client is: only an empty page can mean
+            # a client the caller may not see, which must be a 404, not an empty list.
+            await self.clients.get(filters.client_id)
         return split_page(rows, limit, lambda goal: encode_cursor(goal.id))
 
     async def create(self, client_id: uuid.UUID, data: GoalCreate) -> Goal:

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.auth.caller import Caller
+from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
 from app.progress.models import ProgressEvent
@@ -131,10 +132,11 @@ class ProgressRepository:
 
     async def habit_steps(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
-    ) -> Sequence[tuple[ActionStep, Sequence[datetime]]]:
-        """The goals' live recurring steps, each with its completions since `since`."""
+    ) -> Sequence[tuple[ActionStep, Sequence[datetime], str]]:
+        """The goals' live recurring steps, each with its completions since `since` and its
+        client's time zone (a habit is kept or missed on the client's days)."""
         rows = await self.session.execute(_HABIT_STEPS, self._of(goal_ids, since=since))
-        return [(step, completions or ()) for step, completions in rows]
+        return [(step, completions or (), zone) for step, completions, zone in rows]
 
     def _of(self, goal_ids: Sequence[uuid.UUID], **values: Any) -> dict[str, Any]:
         return {**self.scope, "goal_ids": list(goal_ids), **values}
@@ -217,7 +219,8 @@ _COMPLETIONS_SINCE = (
     .scalar_subquery()
 )
 _HABIT_STEPS = (
-    select(ActionStep, _COMPLETIONS_SINCE)
+    select(ActionStep, _COMPLETIONS_SINCE, Client.timezone)
+    .join(Client, Client.id == ActionStep.client_id)
     .where(
         ActionStep.org_id == CALLER_ORG,
         ActionStep.goal_id == any_(_GOAL_IDS),

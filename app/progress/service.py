@@ -161,13 +161,12 @@ class ProgressService:
 
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary:
         goal = await self.goals.get(goal_id)
-        client = await self.clients.get(goal.client_id)
-        return (await self.summaries.summaries([goal], timezone=client.timezone))[goal.id]
+        return (await self.summaries.summaries([goal]))[goal.id]
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
         client = await self.clients.get(client_id)
         goals = await self.goals.open_goals(client.id)
-        figures = await self.summaries.figures(goals, timezone=client.timezone)
+        figures = await self.summaries.figures(goals)
         levels = {goal_id: tally.latest_gas_level for goal_id, tally in figures.tallies.items()}
         scored = [
             (goal.gas_weight, level)

@@ -58,13 +58,11 @@ class SummaryService:
         self.goals = GoalRepository(session, caller)
 
     async def summaries(
-        self, goals: Sequence[Goal], *, timezone: str, now: datetime | None = None
+        self, goals: Sequence[Goal], *, now: datetime | None = None
     ) -> dict[uuid.UUID, ProgressSummary]:
-        return (await self.figures(goals, timezone=timezone, now=now)).summaries
+        return (await self.figures(goals, now=now)).summaries
 
-    async def figures(
-        self, goals: Sequence[Goal], *, timezone: str, now: datetime | None = None
-    ) -> GoalFigures:
+    async def figures(self, goals: Sequence[Goal], *, now: datetime | None = None) -> GoalFigures:
         """One summary per goal, in the same three queries however many goals there are."""
         now = now or datetime.now(UTC)
         ids = [goal.id for goal in goals]
@@ -74,7 +72,7 @@ class SummaryService:
         for goal_id, at, value in await self.progress.measurements(ids, since=now - TREND_WINDOW):
             points[goal_id].append(Point(at=at, value=value))
         tallies = await self.progress.tallies(ids)
-        habits = await self._habits(ids, timezone=timezone, now=now)
+        habits = await self._habits(ids, now=now)
         summaries = {}
         for goal in goals:
             tally = tallies[goal.id]
@@ -100,14 +98,14 @@ class SummaryService:
         return GoalFigures(summaries=summaries, tallies=tallies)
 
     async def _habits(
-        self, goal_ids: Sequence[uuid.UUID], *, timezone: str, now: datetime
+        self, goal_ids: Sequence[uuid.UUID], *, now: datetime
     ) -> dict[uuid.UUID, list[HabitStrength]]:
         since = now - HABIT_WINDOW
-        zone = zoneinfo.ZoneInfo(timezone)
-        today = now.astimezone(zone).date()
         result: dict[uuid.UUID, list[HabitStrength]] = defaultdict(list)
-        for step, completions in await self.progress.habit_steps(goal_ids, since=since):
-            days = [at.astimezone(zone).date() for at in completions]  # the client's days
+        for step, completions, timezone in await self.progress.habit_steps(goal_ids, since=since):
+            zone = zoneinfo.ZoneInfo(timezone)  # a day is the client's day
+            today = now.astimezone(zone).date()
+            days = [at.astimezone(zone).date() for at in completions]
             recurrence = step.recurrence or {}
             times = int(recurrence.get("times", 1))
             frequency = recurrence.get("frequency", "daily")

@@ -140,6 +140,41 @@ async def test_latest_two_measurements_count_however_old(
     assert (await alice.get(url)).json()["achievement_status"] == "sustaining"
 
 
+BACKDATE_GOAL = text("UPDATE goals SET created_at = created_at - interval '10 days' WHERE id = :id")
+BACKDATE_STEP = text(
+    "UPDATE action_steps SET created_at = created_at - interval '10 days' WHERE id = :step"
+)
+
+
+async def test_habit_days_are_the_clients_days(
+    api: Api, alice: Actor, connection: AsyncConnection
+) -> None:
+    """Two completions an hour apart, either side of midnight UTC: two kept days for a client
+    in UTC, one for a client fourteen hours ahead, so the habit is weaker there."""
+    day = datetime.now(UTC).date() - timedelta(days=3)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    strengths = {}
+    for zone in ("UTC", "Pacific/Kiritimati"):
+        client = await api.client(alice, timezone=zone)
+        goal = await api.goal(alice, client["id"])
+        url = f"/v1/goals/{goal['id']}"
+        step = await alice.post(
+            f"{url}/steps", json={"title": "walk", "recurrence": {"frequency": "daily"}}
+        )
+        for statement in (BACKDATE_GOAL, BACKDATE_STEP):
+            await connection.execute(statement, {"id": goal["id"], "step": step.json()["id"]})
+        for moment in (midnight - timedelta(minutes=30), midnight + timedelta(minutes=30)):
+            body = {
+                "kind": "step_completed",
+                "step_id": step.json()["id"],
+                "occurred_at": iso(moment),
+            }
+            assert (await alice.post(f"{url}/progress-events", json=body)).status_code == 201
+        summary = (await alice.get(f"{url}/progress")).json()
+        strengths[zone] = summary["habits"][0]["strength"]
+    assert strengths["UTC"] > strengths["Pacific/Kiritimati"] > 0
+
+
 async def make_client_with_goals(api: Api, alice: Actor, count: int) -> str:
     client = await api.client(alice)
     for index in range(count):
