@@ -221,8 +221,11 @@ class _Line:
         return _weeks_between(self.origin, at)
 
 
+_WEEK = timedelta(weeks=1)
+
+
 def _weeks_between(earlier: datetime, later: datetime) -> float:
-    return (later - earlier) / timedelta(weeks=1)
+    return (later - earlier) / _WEEK
 
 
 def _recent(points: Sequence[Point], now: datetime) -> list[Point]:
@@ -264,7 +267,10 @@ def _direction(measure: MeasureSpec, slope: float) -> Literal["improving", "wors
 def trend(measure: MeasureSpec, points: Sequence[Point], now: datetime) -> Trend | None:
     """Least-squares slope per week over the TREND_WINDOW before `now`, judged against the
     goal's direction with the flat band from `flat_band`."""
-    line = _fit(_recent(points, now))
+    return _trend(measure, _fit(_recent(points, now)))
+
+
+def _trend(measure: MeasureSpec, line: _Line | None) -> Trend | None:
     if line is None:
         return None
     return Trend(slope_per_week=line.slope, direction=_direction(measure, line.slope))
@@ -297,14 +303,20 @@ def projected_achievement_date(
     if not points:
         return None
     ordered = sorted(points, key=lambda p: p.at)
+    return _projection(measure, ordered, _fit(_recent(ordered, now)), now)
+
+
+def _projection(
+    measure: MeasureSpec, ordered: Sequence[Point], line: _Line | None, now: datetime
+) -> date | None:
+    """`projected_achievement_date` for points already in time order, with their line."""
     if reached(measure, ordered[-1].value):
         return _achieved_since(measure, ordered)
-    line = _fit(_recent(points, now))
     if line is None or _direction(measure, line.slope) != "improving":
         return None
     meets_at = line.mean_x + (measure.target - line.mean_y) / line.slope
     weeks_ahead = meets_at - line.weeks(now)
-    if not math.isfinite(weeks_ahead) or weeks_ahead > MAX_PROJECTION / timedelta(weeks=1):
+    if not math.isfinite(weeks_ahead) or weeks_ahead > MAX_PROJECTION / _WEEK:
         return None
     return (now + timedelta(weeks=max(weeks_ahead, 0.0))).date()
 
@@ -468,7 +480,7 @@ def derived_status(
     """The status `summarize` would derive from the same measurements, without the rest of
     the summary (steps, habits, counts and GAS play no part in it)."""
     ordered = sorted(measurements, key=lambda p: p.at)
-    found = trend(measure, ordered, now) if measure is not None else None
+    found = _trend(measure, _fit(_recent(ordered, now))) if measure is not None else None
     status, _ = derive_status(
         measure=measure,
         ordered=ordered,
@@ -509,7 +521,8 @@ def summarize(
     """
     ordered = sorted(measurements, key=lambda p: p.at)
     latest = ordered[-1] if ordered else None
-    found = trend(measure, ordered, now) if measure is not None else None
+    line = _fit(_recent(ordered, now))  # one fit for the trend and the projection
+    found = _trend(measure, line) if measure is not None else None
 
     percent = expected = track = projected = None
     if measure is not None:
@@ -517,7 +530,7 @@ def summarize(
             expected = expected_value(measure, start_date, target_date, now.date())
         if latest is not None:
             percent = percent_complete(measure, latest.value)
-            projected = projected_achievement_date(measure, ordered, now)
+            projected = _projection(measure, ordered, line, now)
             if expected is not None:
                 track = on_track(measure, latest.value, expected)
 

@@ -20,7 +20,6 @@ from app.progress.summary import (
     TREND_WINDOW,
     HabitStrength,
     MeasureSpec,
-    Point,
     ProgressSummary,
     StepsSummary,
     derived_status,
@@ -68,9 +67,7 @@ class SummaryService:
         ids = [goal.id for goal in goals]
         if not ids:
             return GoalFigures(summaries={}, tallies={})
-        points: dict[uuid.UUID, list[Point]] = defaultdict(list)
-        for goal_id, at, value in await self.progress.measurements(ids, since=now - TREND_WINDOW):
-            points[goal_id].append(Point(at=at, value=value))
+        points = await self.progress.measurements(ids, since=now - TREND_WINDOW)
         tallies = await self.progress.tallies(ids)
         habits = await self._habits(ids, now=now)
         summaries = {}
@@ -128,10 +125,10 @@ class SummaryService:
         if goal.achievement_status_source == "clinician":
             return
         now = datetime.now(UTC)
-        rows = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
+        points = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
         status = derived_status(
             measure=measure_spec(goal),
-            measurements=[Point(at=at, value=value) for _, at, value in rows],
+            measurements=points.get(goal.id, []),
             start_date=goal.start_date,
             target_date=goal.target_date,
             now=now,
