@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 MAX_KEPT_CHILDREN = 1024
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -58,6 +59,8 @@ class Metrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         # `labels()` takes a lock and builds its key on every call: the few children each
         # route uses are kept at hand instead.
+        if method not in KNOWN_METHODS:  # any token is a method to HTTP: keep the labels few
+            method = "OTHER"
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:
@@ -65,7 +68,7 @@ class Metrics:
                 self.requests.labels(method, route, str(status)),
                 self.latency.labels(method, route),
             )
-            if len(self._children) < MAX_KEPT_CHILDREN:  # odd methods must not grow it
+            if len(self._children) < MAX_KEPT_CHILDREN:
                 self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)

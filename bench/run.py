@@ -56,6 +56,7 @@ RAW = [
 BASELINE_FOR = {"GET /v1/goals/{id}": "raw GET goal", "POST …/progress-events": "raw POST event"}
 # The statements the service runs for the listed endpoints (an admin's, as the bench token is):
 # their plans at 1,000,000 events show index scans bounded by LIMIT or by one goal's rows.
+# The event page as ProgressRepository.search builds it (per call, so written out here).
 EVENT_PAGE = "SELECT * FROM progress_events WHERE org_id = $1 AND goal_id = $2 " \
     "ORDER BY occurred_at DESC, id DESC LIMIT 21"  # fmt: skip
 
@@ -133,7 +134,8 @@ def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port:
         env["BENCH_BODY"] = body
     output = ""
     # A short run first, not counted: connections opened, statements prepared, caches and
-    # PostgreSQL's buffers filled, as in a service that has been up for a while.
+    # PostgreSQL's buffers filled, as in a service that has been up for a while. (For the
+    # POST endpoints it writes events too: a few thousand more on top of the data set.)
     for duration in (WARM_UP_SECONDS, seconds):
         output = subprocess.run(  # noqa: S603
             ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",  # noqa: S607

@@ -107,10 +107,16 @@ class ProgressRepository:
         return (await self.session.scalars(statement, self.scope)).all()
 
     async def append(self, event: ProgressEvent) -> None:
-        """INSERT the new event as it is, without the unit of work: events are written once,
-        and the caller has filled in every column (defaults are not applied here)."""
-        table = ProgressEvent.__table__.columns
-        await self.session.execute(_INSERT_EVENT, {c.key: getattr(event, c.key) for c in table})
+        """INSERT the new event without the unit of work (events are written once). The
+        columns it leaves unset take their defaults, which are copied back onto `event`."""
+        given = {
+            column.key: value
+            for column in _EVENT_COLUMNS
+            if (value := getattr(event, column.key)) is not None
+        }
+        result = await self.session.execute(_INSERT_EVENT, given)
+        for key, value in zip(result.keys(), result.one(), strict=True):
+            setattr(event, key, value)
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -123,7 +129,8 @@ class ProgressRepository:
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
     ) -> dict[uuid.UUID, list[Point]]:
         """Each goal's recorded measurements since `since`, plus its latest two whenever they
-        were, oldest first: read through the (goal, time) index, however long its history."""
+        were, oldest first. Both parts walk the (goal, time) index: the window by range, the
+        latest two backwards from the newest event until two measurements are found."""
         rows = await self.session.execute(_MEASUREMENTS, self._of(goal_ids, since=since))
         return {
             goal_id: [Point(at, value) for at, value in zip(times, values, strict=True)]
@@ -133,7 +140,16 @@ class ProgressRepository:
     async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
         """Counts and latest facts for each goal, in one query."""
         rows = await self.session.execute(_TALLIES, self._of(goal_ids))
-        return {row[0]: GoalTallies(*row[1:]) for row in rows}
+        return {
+            row.goal_id: GoalTallies(
+                events=row.events,
+                steps=row.steps,
+                steps_done=row.steps_done,
+                latest_gas_level=row.latest_gas_level,
+                last_clinical_activity=row.last_clinical_activity,
+            )
+            for row in rows
+        }
 
     async def habit_steps(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
@@ -210,17 +226,25 @@ _LIVE_STEPS_OF_GOAL = (
     ActionStep.deleted_at.is_(None),
 )
 _MEASUREMENTS = _measurements()
-_INSERT_EVENT = insert(cast(Table, ProgressEvent.__table__))
+_EVENT_COLUMNS = cast(Table, ProgressEvent.__table__).columns
+_INSERT_EVENT = insert(cast(Table, ProgressEvent.__table__)).returning(
+    *(column for column in _EVENT_COLUMNS if column.default is not None)
+)
 _TALLIES = select(
-    _GOAL.c.id,
-    select(func.count()).where(*_recorded_of_goal()).scalar_subquery(),
-    select(func.count()).where(*_LIVE_STEPS_OF_GOAL).scalar_subquery(),
-    select(func.count()).where(*_LIVE_STEPS_OF_GOAL, ActionStep.status == "done").scalar_subquery(),
-    _latest(ProgressEvent.gas_level, ProgressEvent.gas_level.is_not(None)),
+    _GOAL.c.id.label("goal_id"),
+    select(func.count()).where(*_recorded_of_goal()).scalar_subquery().label("events"),
+    select(func.count()).where(*_LIVE_STEPS_OF_GOAL).scalar_subquery().label("steps"),
+    select(func.count())
+    .where(*_LIVE_STEPS_OF_GOAL, ActionStep.status == "done")
+    .scalar_subquery()
+    .label("steps_done"),
+    _latest(ProgressEvent.gas_level, ProgressEvent.gas_level.is_not(None)).label(
+        "latest_gas_level"
+    ),
     _latest(
         ProgressEvent.occurred_at,
         or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration"),
-    ),
+    ).label("last_clinical_activity"),
 )
 _COMPLETIONS_SINCE = (
     select(func.array_agg(ProgressEvent.occurred_at))
@@ -235,7 +259,7 @@ _COMPLETIONS_SINCE = (
 )
 _HABIT_STEPS = (
     select(ActionStep, _COMPLETIONS_SINCE, Client.timezone)
-    .join(Client, Client.id == ActionStep.client_id)
+    .join(Client, (Client.id == ActionStep.client_id) & (Client.org_id == CALLER_ORG))
     .where(
         ActionStep.org_id == CALLER_ORG,
         ActionStep.goal_id == any_(_GOAL_IDS),

@@ -229,8 +229,6 @@ class ProgressService:
             goal_id=goal.id,
             source=SOURCE_BY_ROLE[self.caller.role],
             recorded_by=self.caller.subject,
-            recorded_at=utcnow(),
-            status="recorded",
             **fields,
         )
 

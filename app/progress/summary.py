@@ -469,7 +469,17 @@ def derive_status(
     return status[found.direction], _sentence(latest_clause, clause)
 
 
-def derived_status(
+def _fitted(
+    measure: MeasureSpec | None, measurements: Sequence[Point], now: datetime
+) -> tuple[list[Point], _Line | None, Trend | None]:
+    """The points in time order, their line over the trend window (one fit serves the trend
+    and the projection) and the trend it shows."""
+    ordered = sorted(measurements, key=lambda p: p.at)
+    line = _fit(_recent(ordered, now))
+    return ordered, line, _trend(measure, line) if measure is not None else None
+
+
+def status_from_measurements(
     *,
     measure: MeasureSpec | None,
     measurements: Sequence[Point],
@@ -479,8 +489,7 @@ def derived_status(
 ) -> str:
     """The status `summarize` would derive from the same measurements, without the rest of
     the summary (steps, habits, counts and GAS play no part in it)."""
-    ordered = sorted(measurements, key=lambda p: p.at)
-    found = _trend(measure, _fit(_recent(ordered, now))) if measure is not None else None
+    ordered, _, found = _fitted(measure, measurements, now)
     status, _ = derive_status(
         measure=measure,
         ordered=ordered,
@@ -519,10 +528,8 @@ def summarize(
     clinician's `explicit_status` wins over the derived one. The goal's own GAS T-score uses
     `gas_weight`; a non-positive weight leaves the goal out of GAS (None).
     """
-    ordered = sorted(measurements, key=lambda p: p.at)
+    ordered, line, found = _fitted(measure, measurements, now)
     latest = ordered[-1] if ordered else None
-    line = _fit(_recent(ordered, now))  # one fit for the trend and the projection
-    found = _trend(measure, line) if measure is not None else None
 
     percent = expected = track = projected = None
     if measure is not None:

@@ -22,8 +22,8 @@ from app.progress.summary import (
     MeasureSpec,
     ProgressSummary,
     StepsSummary,
-    derived_status,
     habit_strength,
+    status_from_measurements,
     summarize,
 )
 
@@ -121,12 +121,12 @@ class SummaryService:
     async def refresh_achievement(self, goal: Goal) -> None:
         """Keep a goal's derived achievement status current after progress changes, unless a
         clinician has set it. Not an edit by a person: no revision, no version bump. Only the
-        measurements decide it: one query, where a whole summary takes seven."""
+        measurements decide it: one query, where a whole summary takes three."""
         if goal.achievement_status_source == "clinician":
             return
         now = datetime.now(UTC)
         points = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
-        status = derived_status(
+        status = status_from_measurements(
             measure=measure_spec(goal),
             measurements=points.get(goal.id, []),
             start_date=goal.start_date,

@@ -15,12 +15,12 @@ from app.progress.summary import (
     Point,
     ProgressSummary,
     StepsSummary,
-    derived_status,
     expected_value,
     gas_t_score,
     habit_strength,
     percent_complete,
     projected_achievement_date,
+    status_from_measurements,
     summarize,
     trend,
 )
@@ -553,14 +553,33 @@ def test_summarize_never_raises(
     start=st.one_of(st.none(), DAYS),
     end=st.one_of(st.none(), DAYS),
     measured=st.booleans(),
+    steps=st.tuples(st.integers(0, 20), st.integers(0, 20)),
+    events=st.integers(0, 10_000),
+    gas_level=st.one_of(st.none(), LEVELS),
 )
-def test_derived_status_alone_is_the_summarys(
-    data: st.DataObject, now: datetime, start: date | None, end: date | None, measured: bool
+def test_status_from_measurements_alone_is_the_summarys(
+    data: st.DataObject,
+    now: datetime,
+    start: date | None,
+    end: date | None,
+    measured: bool,
+    steps: tuple[int, int],
+    events: int,
+    gas_level: int | None,
 ) -> None:
-    """Recording progress re-derives a goal's status from its measurements alone: it must be
-    the status the full summary shows for the same goal."""
+    """Recording progress re-derives a goal's status from its measurements alone: whatever
+    the steps, event count and GAS level, it must be the status the full summary shows."""
     measure = data.draw(measures(BOUNDED)) if measured else None
     points = data.draw(recent_points(now, BOUNDED))
     dates = {"start_date": start, "target_date": end, "now": now}
-    alone = derived_status(measure=measure, measurements=points, **dates)
-    assert alone == run(measure, points, **dates).achievement_status
+    total, done = max(steps), min(steps)
+    summary = run(
+        measure,
+        points,
+        steps=StepsSummary(total=total, done=done, completion_rate=done / total if total else None),
+        event_count=events,
+        latest_gas_level=gas_level,
+        **dates,
+    )
+    alone = status_from_measurements(measure=measure, measurements=points, **dates)
+    assert alone == summary.achievement_status

@@ -113,7 +113,7 @@ async def test_latest_two_measurements_count_however_old(
     api: Api, alice: Actor, connection: AsyncConnection
 ) -> None:
     """The trend looks back eight weeks, but the latest value and "sustaining" come from the
-    latest two measurements whenever they were taken; older ones are not read."""
+    latest two measurements whenever they were taken."""
     client = await api.client(alice)
     goal = await api.goal(alice, client["id"])
     url = f"/v1/goals/{goal['id']}"
