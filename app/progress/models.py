@@ -11,6 +11,7 @@ from app.db import Base, IdMixin, utcnow
 EVENT_KINDS = ["measurement", "step_completed", "note", "session_outcome"]
 EVENT_SOURCES = ["client", "clinician", "integration"]
 EVENT_STATUSES = ["recorded", "retracted"]
+TIMELINE_INCLUDES = ["org_id", "status", "kind", "value", "gas_level", "source"]
 
 
 def _one_of(column: str, values: list[str]) -> str:
@@ -22,7 +23,15 @@ class ProgressEvent(IdMixin, Base):
 
     __tablename__ = "progress_events"
     __table_args__ = (
-        Index(None, "goal_id", "occurred_at", "id"),
+        # A goal's timeline. It also carries what summaries filter and read, so their counts
+        # and latest values are index-only scans, not a heap page per event.
+        Index(
+            "ix_progress_events_goal_timeline",
+            "goal_id",
+            "occurred_at",
+            "id",
+            postgresql_include=TIMELINE_INCLUDES,
+        ),
         Index(None, "org_id", "id"),
         Index(
             "ix_progress_events_step_completions",

@@ -139,6 +139,17 @@ async def test_latest_two_measurements_count_however_old(
     assert summary["event_count"] == 4
     assert (await alice.get(url)).json()["achievement_status"] == "sustaining"
 
+    # Beside a goal measured this week, in the client's summary: each goal its own points.
+    recent = await api.goal(alice, client["id"])
+    for value in (2, 3):
+        await alice.post(
+            f"/v1/goals/{recent['id']}/progress-events",
+            json={"kind": "measurement", "value": value},
+        )
+    both = (await alice.get(f"/v1/clients/{client['id']}/summary")).json()["goals"]
+    latest = {item["goal_id"]: item["progress"]["latest_value"] for item in both}
+    assert latest == {goal["id"]: 5, recent["id"]: 3}
+
 
 BACKDATE_GOAL = text("UPDATE goals SET created_at = created_at - interval '10 days' WHERE id = :id")
 BACKDATE_STEP = text(
