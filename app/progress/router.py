@@ -125,8 +125,9 @@ async def retract_progress_event(
 async def get_goal_progress(goal_id: uuid.UUID, service: ProgressServiceDep) -> GoalProgress:
     """Latest value against baseline and target, percent complete (direction-aware), where the
     straight line from baseline to target says the client would be today, whether they are on
-    track, the 8-week trend and when it would reach the target, step completion and habit
-    strength, and the achievement status (derived, unless a clinician set it)."""
+    track, the 8-week trend (null until the readings in it span a day) and when it would reach
+    the target, step completion and habit strength, and the achievement status (derived,
+    unless a clinician set it)."""
     summary = await service.goal_summary(goal_id)
     return GoalProgress(goal_id=goal_id, **summary.model_dump())
 

@@ -26,6 +26,9 @@ from pydantic import BaseModel
 # Trend looks back 8 weeks: long enough to smooth week-to-week noise, short enough to show a
 # change of course within a typical 8-12 week goal.
 TREND_WINDOW = timedelta(weeks=8)
+# Readings closer together than this make no trend: a slope per week from two values entered
+# a minute apart would be millions, and its projection "today".
+MIN_TREND_SPAN = timedelta(days=1)
 
 # "Close enough" band for maintain goals and for on-track checks of maintain goals: 10 % of the
 # scale range (scale) or of |target| (numeric, count). Roughly the smallest change a clinician
@@ -235,10 +238,13 @@ def _recent(points: Sequence[Point], now: datetime) -> list[Point]:
 
 
 def _fit(points: Sequence[Point]) -> _Line | None:
-    """Ordinary least squares; None for fewer than two points or a single timestamp."""
+    """Ordinary least squares; None for fewer than two points or less than MIN_TREND_SPAN
+    between the first and the last."""
     if len(points) < 2:
         return None
     origin = min(p.at for p in points)
+    if max(p.at for p in points) - origin < MIN_TREND_SPAN:
+        return None
     xs = [_weeks_between(origin, p.at) for p in points]
     ys = [p.value for p in points]
     # Plain sums: with absurd values they overflow to inf/nan instead of raising like fsum.

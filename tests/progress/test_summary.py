@@ -15,6 +15,7 @@ from app.progress.summary import (
     Point,
     ProgressSummary,
     StepsSummary,
+    Trend,
     expected_value,
     gas_t_score,
     habit_strength,
@@ -175,6 +176,15 @@ def test_trend_needs_two_timestamps() -> None:
     assert trend(UP, [], NOW) is None
     assert trend(UP, [Point(NOW, 3)], NOW) is None
     assert trend(UP, [Point(NOW, 3), Point(NOW, 4)], NOW) is None
+
+
+def test_trend_needs_a_day_between_first_and_last() -> None:
+    """Two values entered minutes apart are not a rate of change (it would be 1,000+ a week)."""
+    minutes_apart = [Point(NOW - timedelta(minutes=5), 2), Point(NOW, 3)]
+    assert trend(UP, minutes_apart, NOW) is None
+    assert projected_achievement_date(UP, minutes_apart, NOW) is None
+    a_day_apart = [Point(NOW - timedelta(days=1), 2), Point(NOW, 3)]
+    assert trend(UP, a_day_apart, NOW) == Trend(slope_per_week=7.0, direction="improving")
 
 
 # --- projected_achievement_date --------------------------------------------------------------
