@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install migrate lint format token demo bench chaos clean
+.PHONY: run test install migrate lint format token demo bench bench-cpu chaos clean
 
 $(BIN)/activate:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -49,6 +49,10 @@ demo: migrate
 bench: install
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## The service's CPU time per request, driven in-process (no wrk): what profiling should lower.
+bench-cpu: install
+	$(BIN)/python bench/cpu.py $(BENCH_ARGS)
 
 ## PostgreSQL restart under load and graceful shutdown (restarts the machine's cluster).
 chaos: install
