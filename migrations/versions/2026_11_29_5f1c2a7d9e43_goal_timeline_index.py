@@ -20,35 +20,27 @@ INCLUDED = ["org_id", "status", "kind", "value", "gas_level", "source"]
 
 
 def upgrade() -> None:
-    with op.get_context().autocommit_block():
-        op.create_index(
-            "ix_progress_events_goal_timeline",
-            "progress_events",
-            COLUMNS,
-            postgresql_include=INCLUDED,
-            postgresql_concurrently=True,
-            if_not_exists=True,
-        )
-        op.drop_index(
-            "ix_progress_events_goal_id_occurred_at_id",
-            table_name="progress_events",
-            postgresql_concurrently=True,
-            if_exists=True,
-        )
+    _swap("ix_progress_events_goal_id_occurred_at_id", "ix_progress_events_goal_timeline", INCLUDED)
 
 
 def downgrade() -> None:
+    _swap("ix_progress_events_goal_timeline", "ix_progress_events_goal_id_occurred_at_id", [])
+
+
+def _swap(old: str, new: str, included: list[str]) -> None:
+    """Build `new` beside `old`, then drop `old`, without blocking writes. A concurrent build
+    that failed leaves an invalid index behind: one found under `new` is dropped and rebuilt."""
     with op.get_context().autocommit_block():
+        op.drop_index(
+            new, table_name="progress_events", postgresql_concurrently=True, if_exists=True
+        )
         op.create_index(
-            "ix_progress_events_goal_id_occurred_at_id",
+            new,
             "progress_events",
             COLUMNS,
+            postgresql_include=included,
             postgresql_concurrently=True,
-            if_not_exists=True,
         )
         op.drop_index(
-            "ix_progress_events_goal_timeline",
-            table_name="progress_events",
-            postgresql_concurrently=True,
-            if_exists=True,
+            old, table_name="progress_events", postgresql_concurrently=True, if_exists=True
         )
