@@ -36,24 +36,15 @@ def smart_report(goal_fields: dict[str, Any]) -> SmartReport:
     return evaluate_goal(goal_fields, today())
 
 
-@lru_cache(maxsize=1024)
-def _stored_goal_report(smart_fields: tuple[Any, ...], on: date) -> SmartReport:
-    *plain, measure = smart_fields
-    return evaluate_goal(
-        {**dict(zip(SMART_FIELDS, plain, strict=True)), "measure": json.loads(measure)}, on
-    )
-
-
-# What a SMART report reads of a goal, besides `measure` (a JSON object, kept as its text).
+# What a SMART report reads of a goal besides `measure` (a JSON object, keyed by its text).
 SMART_FIELDS = ("title", "description", "category", "relevance", "start_date", "target_date")
 READ_FIELDS = tuple(name for name in GoalRead.model_fields if name != "smart")
 
 
-def _smart_key(goal: Goal) -> tuple[Any, ...]:
-    return (
-        *(getattr(goal, field) for field in SMART_FIELDS),
-        json.dumps(goal.measure, sort_keys=True),
-    )
+@lru_cache(maxsize=1024)
+def _stored_goal_report(fields: tuple[Any, ...], measure_json: str, on: date) -> SmartReport:
+    goal = dict(zip(SMART_FIELDS, fields, strict=True))
+    return evaluate_goal({**goal, "measure": json.loads(measure_json)}, on)
 
 
 def to_read(goal: Goal) -> GoalRead:
@@ -61,7 +52,11 @@ def to_read(goal: Goal) -> GoalRead:
     reads are of goals that have not changed since the last read: it is kept per those fields
     (a page of goals would otherwise work out twenty)."""
     fields = {name: getattr(goal, name) for name in READ_FIELDS}
-    fields["smart"] = _stored_goal_report(_smart_key(goal), today())
+    fields["smart"] = _stored_goal_report(
+        tuple(fields[name] for name in SMART_FIELDS),
+        json.dumps(goal.measure, sort_keys=True),
+        today(),
+    )
     return GoalRead.model_validate(fields)
 
 
