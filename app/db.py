@@ -8,15 +8,16 @@ from typing import Annotated, Any
 
 import uuid_utils.compat
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, String, Uuid
+from sqlalchemy import DateTime, MetaData, String, Uuid, event
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 from app.config import Settings
 
@@ -83,6 +84,55 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
 
 def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+class ReadSession(Session):
+    """The session of a GET: it may read, and write nothing but what says it stands alone.
+
+    Reads run without BEGIN and COMMIT (see `create_read_sessionmaker`), so a write here would
+    commit at once, on its own, whatever happened next. Refusing every write keeps a mistake
+    from turning into a half-done change. A statement marked `STANDALONE_WRITE` (bookkeeping
+    such as a key's last use, right whatever the request does next) is let through.
+    """
+
+
+STANDALONE_WRITE = {"standalone_write": True}
+
+
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_flush(session: Session, *_: Any) -> None:
+    raise ReadOnlyViolation("A read request tried to save changes.")
+
+
+@event.listens_for(ReadSession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if not state.is_select and not state.execution_options.get("standalone_write"):
+        raise ReadOnlyViolation("A read request tried to run a write statement.")
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A bug, not a caller's error: a GET handler tried to change data."""
+
+
+def create_read_sessionmaker(
+    bind: AsyncEngine | AsyncConnection,
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET requests: each statement is its own transaction (no BEGIN, no COMMIT).
+
+    Under READ COMMITTED, PostgreSQL's default and ours, every statement of a transaction takes
+    a snapshot of its own anyway, so a read-only transaction promises a reader nothing that
+    single statements do not; it costs two round trips. Bound to a connection (as tests do),
+    the sessions join that connection's transaction instead.
+    """
+    if isinstance(bind, AsyncEngine):
+        bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(
+        bind,
+        sync_session_class=ReadSession,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
 
 
 async def get_session(request: Request) -> AsyncSession:

@@ -17,12 +17,14 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from app.api_keys.router import router as api_keys_router
+from app.audit.recorder import INSERT_AUDIT
 from app.audit.router import router as audit_router
+from app.audit.writer import AuditWriter
 from app.auth.jwks import JwksKeySource
 from app.auth.tokens import VerifiedTokens
 from app.clients.router import router as clients_router
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.embedded_db import start_embedded_server
 from app.errors import install_problem_handlers
 from app.goal_templates.router import router as templates_router
@@ -94,6 +96,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings, await database_url(app, settings))
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.read_sessionmaker = create_read_sessionmaker(engine)
+    app.state.audit_writer = AuditWriter(lambda: app.state.read_sessionmaker, INSERT_AUDIT)
     app.state.schema_head = await asyncio.to_thread(schema_head)
     async with httpx.AsyncClient() as http_client:
         app.state.jwks = (
@@ -110,6 +114,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             purger.cancel()
             with suppress(asyncio.CancelledError):
                 await purger
+            await app.state.audit_writer.drain()
             await engine.dispose()
             if app.state.embedded_server is not None:
                 # Stop the embedded PostgreSQL when the last worker using it leaves: uvicorn

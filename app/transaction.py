@@ -1,8 +1,14 @@
 """One transaction per request, opened and committed in one place: the route class.
 
-The handler's work, the stored idempotent response and the audit record commit together,
-before the response is sent, so a failed commit is a problem response and never a 2xx whose
-data was lost. A refused or failed request is audited on its own after the rollback.
+A change: the handler's work, the stored idempotent response and the audit record commit
+together, before the response is sent, so a failed commit is a problem response and never a
+2xx whose data was lost.
+
+A read (GET, HEAD) changes nothing: its statements run each as its own transaction (see
+`app.db.create_read_sessionmaker` for why that promises the reader as much), and its audit
+record is committed, in a batch with other reads', before the response is sent.
+
+A refused or failed request is audited on its own after the rollback.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit.recorder import record_failure, record_success
+from app.audit.recorder import record_failure, record_read, record_success
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+READS = frozenset({"GET", "HEAD"})
 
 
 class TransactionalRoute(APIRoute):
@@ -37,6 +44,19 @@ class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
+        async def run_read(request: Request) -> Response:
+            sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+            try:
+                async with sessionmaker() as session:
+                    request.state.session = session
+                    response = await handler(request)
+                    await session.commit()  # no round trip: there is no transaction to end
+                await record_read(request, response)
+            except Exception as exc:
+                await record_failure(request, exc)
+                raise
+            return response
+
         async def run_in_transaction(request: Request) -> Response:
             sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
             try:
@@ -51,4 +71,5 @@ class TransactionalRoute(APIRoute):
                 raise
             return response
 
-        return run_in_transaction
+        reads_only = self.methods is not None and self.methods <= READS
+        return run_read if reads_only else run_in_transaction

@@ -25,6 +25,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db import create_read_sessionmaker
 from app.embedded_db import start_embedded_server
 from app.main import PROJECT_ROOT, create_app
 from tests.api import Api
@@ -113,7 +114,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
     """Bind the app's sessions to one connection whose transaction the test rolls back."""
-    original = app.state.sessionmaker
+    original = app.state.sessionmaker, app.state.read_sessionmaker
     async with app.state.engine.connect() as conn:
         transaction = await conn.begin()
         app.state.sessionmaker = async_sessionmaker(
@@ -123,10 +124,11 @@ async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
             autoflush=False,
             join_transaction_mode="create_savepoint",
         )
+        app.state.read_sessionmaker = create_read_sessionmaker(conn)
         try:
             yield conn
         finally:
-            app.state.sessionmaker = original
+            app.state.sessionmaker, app.state.read_sessionmaker = original
             await transaction.rollback()
 
 

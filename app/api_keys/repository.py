@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys.models import ApiKey
-from app.db import utcnow
+from app.db import STANDALONE_WRITE, utcnow
 
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -25,18 +25,21 @@ class ApiKeyRepository:
         statement = select(ApiKey).where(ApiKey.secret_hash == secret_hash)
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def touch(self, key_id: uuid.UUID, now: datetime) -> None:
+    async def touch(self, key: ApiKey, now: datetime) -> None:
+        """Record the key's use, unless a recent use is already recorded (no round trip)."""
+        if key.last_used_at is not None and key.last_used_at >= now - LAST_USED_GRANULARITY:
+            return
         await self.session.execute(
             update(ApiKey)
             .where(
-                ApiKey.id == key_id,
+                ApiKey.id == key.id,
                 or_(
                     ApiKey.last_used_at.is_(None),
                     ApiKey.last_used_at < now - LAST_USED_GRANULARITY,
                 ),
             )
             .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **STANDALONE_WRITE)
         )
 
     async def in_org(self, org_id: str, *, after: uuid.UUID | None, limit: int) -> Sequence[ApiKey]:

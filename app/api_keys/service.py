@@ -31,7 +31,7 @@ async def authenticate_key(session: AsyncSession, key: str, pepper: str) -> Call
         or record.revoked_at is not None
     ):
         raise Unauthorized("The API key is not valid or has been revoked.")
-    await repository.touch(record.id, utcnow())
+    await repository.touch(record, utcnow())
     return Caller(
         org_id=record.org_id,
         subject=f"api-key:{record.id}",

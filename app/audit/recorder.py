@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
+from app.audit.writer import AuditWriter
 from app.auth.caller import Caller, Role
 from app.db import new_id, utcnow
 from app.errors import status_of
@@ -115,7 +116,14 @@ async def _row(request: Request, status: int, response: Response | None) -> tupl
 
 
 async def record_success(request: Request, session: AsyncSession, response: Response) -> None:
+    """A change's record, in the change's own transaction: both commit, or neither."""
     await _insert(session, await _row(request, response.status_code, response))
+
+
+async def record_read(request: Request, response: Response) -> None:
+    """A read's record, committed with other reads' (app/audit/writer.py) before it answers."""
+    writer: AuditWriter = request.app.state.audit_writer
+    await writer.write(await _row(request, response.status_code, response))
 
 
 # Every read is audited, so this INSERT is on every request's path: compiled once here, it runs
@@ -124,14 +132,14 @@ async def record_success(request: Request, session: AsyncSession, response: Resp
 _COMPILED = insert(cast(Table, AuditEvent.__table__)).compile(
     dialect=asyncpg_dialect()  # type: ignore[no-untyped-call]
 )
-_INSERT_AUDIT = str(_COMPILED)
+INSERT_AUDIT = str(_COMPILED)
 COLUMNS = tuple(_COMPILED.positiontup or ())
 
 
 async def _insert(session: AsyncSession, row: tuple[Any, ...]) -> None:
     """Inside the session's transaction, on its connection."""
     connection = await session.connection()
-    await connection.exec_driver_sql(_INSERT_AUDIT, row)
+    await connection.exec_driver_sql(INSERT_AUDIT, row)
 
 
 async def record_failure(request: Request, exc: Exception) -> None:

@@ -214,7 +214,9 @@ async def test_client_summary_costs_the_same_queries_for_2_or_20_goals(
     assert len(small_summary["goals"]) == 2
     assert len(large_summary["goals"]) == 20
     assert len(many) == len(few), many
-    assert len(many) <= 9, many  # savepoint, client, goals, 3 figures, revisions, audit, release
+    # savepoint, client, goals, 3 figures, revisions, release; the audit batch: savepoint,
+    # insert, release (a test binds both to its connection: no savepoints in production)
+    assert len(many) <= 11, many
     assert large_summary["focus_goal_id"] == large_summary["goals"][0]["goal_id"]
     assert large_summary["goals"][0]["progress"]["habits"][0]["frequency"] == "daily"
     assert large_summary["next_review_due"] == today_plus(90)

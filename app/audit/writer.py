@@ -1,0 +1,72 @@
+"""Group commit for the audit rows of reads.
+
+A read changes nothing, so its audit row has nothing to commit together with: it only has to be
+durable before the response leaves. Rows of concurrent reads queue here and are written as one
+atomic batch (asyncpg pipelines an executemany: every row, or none, in a single round trip), so
+under load a read costs a share of one statement instead of an INSERT and a COMMIT of its own.
+Each read still waits for its own row's commit: a failed batch fails its reads (503 when the
+database is the problem), and nothing is sent unaudited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+Row = tuple[Any, ...]
+Sessions = Callable[[], async_sessionmaker[AsyncSession]]
+
+# A batch bigger than this waits for the next round trip: PostgreSQL works through a batch's
+# rows one by one, and the readers of the first row should not wait for the thousandth.
+MAX_BATCH = 256
+
+
+class AuditWriter:
+    def __init__(self, sessions: Sessions, insert_sql: str) -> None:
+        """`sessions` gives the sessionmaker to write with when a batch goes out (read at
+        that moment, so that tests can bind it to their own connection)."""
+        self._sessions = sessions
+        self._insert_sql = insert_sql
+        self._queue: list[tuple[Row, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, row: Row) -> None:
+        """Return once `row` is committed; raise what the batch's write raised."""
+        written = asyncio.get_running_loop().create_future()
+        self._queue.append((row, written))
+        if self._flusher is None:
+            # A task of its own, so that a reader who disconnects (and is cancelled) does not
+            # cancel the write the other readers in its batch wait for.
+            self._flusher = asyncio.create_task(self._flush())
+        await written
+
+    async def drain(self) -> None:
+        """Wait for the rows already queued (at shutdown, before the engine is disposed)."""
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    await self._insert([row for row, _ in batch])
+                except Exception as exc:  # every reader of the batch learns why
+                    for _, written in batch:
+                        if not written.done():
+                            written.set_exception(exc)
+                else:
+                    for _, written in batch:
+                        if not written.done():
+                            written.set_result(None)
+        finally:
+            self._flusher = None
+
+    async def _insert(self, rows: list[Row]) -> None:
+        async with self._sessions()() as session:
+            connection = await session.connection()
+            await connection.exec_driver_sql(self._insert_sql, rows)
+            await session.commit()

@@ -1,0 +1,157 @@
+"""Reads run without a transaction of their own and commit their audit rows in batches.
+
+These tests run a whole app as production does (no test transaction around it), each in an
+organization of its own, so that what they commit stays out of other tests' way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import event, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.api_keys.models import ApiKey
+from app.audit.recorder import COLUMNS, INSERT_AUDIT
+from app.audit.writer import AuditWriter
+from app.clients.models import Client
+from app.config import Settings
+from app.db import STANDALONE_WRITE, ReadOnlyViolation, create_read_sessionmaker, new_id, utcnow
+from app.main import create_app
+from tests.api import Actor, Api
+
+
+@asynccontextmanager
+async def production_app(settings: Settings, **changes: Any) -> AsyncIterator[tuple[FastAPI, Api]]:
+    application = create_app(settings.model_copy(update=changes))
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
+    ):
+        yield application, Api(http, settings)
+
+
+def clinician_of_a_new_org(api: Api) -> Actor:
+    return api.actor("clinician", org=f"org-{uuid.uuid4()}", sub="alice")
+
+
+@asynccontextmanager
+async def audit_batches(engine: AsyncEngine) -> AsyncIterator[list[int]]:
+    """The size of each batch of audit rows the engine writes."""
+    sizes: list[int] = []
+
+    def seen(_c: Connection, _cur: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+        if sql == INSERT_AUDIT:
+            sizes.append(len(params) if many else 1)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield sizes
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+
+async def audit_rows(engine: AsyncEngine, org: str, action: str) -> list[str | None]:
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            text("SELECT request_id FROM audit_events WHERE org_id = :org AND action = :action"),
+            {"org": org, "action": action},
+        )
+        return [row.request_id for row in found]
+
+
+async def test_concurrent_reads_each_commit_their_own_row_in_shared_batches(
+    settings: Settings,
+) -> None:
+    async with production_app(settings) as (app, api):
+        alice = clinician_of_a_new_org(api)
+        client = await api.client(alice)
+        async with audit_batches(app.state.engine) as sizes:
+            responses = await asyncio.gather(
+                *(alice.get(f"/v1/clients/{client['id']}") for _ in range(40))
+            )
+        assert {response.status_code for response in responses} == {200}
+        request_ids = sorted(response.headers["X-Request-ID"] for response in responses)
+        assert sorted(await audit_rows(app.state.engine, alice.org, "get_client")) == request_ids
+        assert sum(sizes) == 40
+        assert max(sizes) > 1, sizes  # one round trip served several readers
+
+
+async def test_a_read_whose_audit_row_cannot_be_committed_is_a_503_without_the_data(
+    settings: Settings,
+) -> None:
+    async with production_app(settings, db_statement_timeout_ms=300) as (app, api):
+        alice = clinician_of_a_new_org(api)
+        client = await api.client(alice, display_name="Canary Readerson")
+        async with app.state.engine.connect() as holder:
+            transaction = await holder.begin()
+            await holder.execute(text("LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE"))
+            response = await alice.get(f"/v1/clients/{client['id']}")
+            await transaction.rollback()
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "Canary" not in response.text
+        assert (await alice.get(f"/v1/clients/{client['id']}")).status_code == 200
+
+
+async def test_a_reader_that_goes_away_leaves_its_batch_written(app: FastAPI) -> None:
+    engine: AsyncEngine = app.state.engine
+    writer = AuditWriter(lambda: create_read_sessionmaker(engine), INSERT_AUDIT)
+    org = f"org-{uuid.uuid4()}"
+    readers = [asyncio.create_task(writer.write(audit_row(org, f"r{n}"))) for n in range(5)]
+    await asyncio.sleep(0)  # all five queued, the batch under way
+    readers[0].cancel()
+    results = await asyncio.gather(*readers, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == [None] * 4
+    await writer.drain()
+    assert sorted(await audit_rows(engine, org, "get_client")) == [f"r{n}" for n in range(5)]
+
+
+def audit_row(org: str, request_id: str) -> tuple[Any, ...]:
+    values = {
+        "id": new_id(),
+        "org_id": org,
+        "occurred_at": utcnow(),
+        "actor_type": "user",
+        "actor_id": "alice",
+        "actor_role": "clinician",
+        "credential_id": None,
+        "action": "get_client",
+        "resource_type": "client",
+        "resource_id": None,
+        "outcome": "success",
+        "status_code": 200,
+        "request_id": request_id,
+        "changed_fields": [],
+    }
+    return tuple(values[column] for column in COLUMNS)
+
+
+async def test_a_read_session_refuses_writes_but_standalone_bookkeeping(
+    connection: AsyncConnection,
+) -> None:
+    sessions = create_read_sessionmaker(connection)
+    async with sessions() as session:
+        await session.scalars(select(Client).limit(1))  # reads are what it is for
+        with pytest.raises(ReadOnlyViolation):
+            await session.execute(update(Client).values(display_name="x"))
+        session.add(Client(org_id="o", display_name="Never saved"))
+        with pytest.raises(ReadOnlyViolation):
+            await session.flush()
+    async with sessions() as session:
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == uuid.uuid4())
+            .values(last_used_at=None)
+            .execution_options(**STANDALONE_WRITE)
+        )
