@@ -38,8 +38,11 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    db_pool_size: int = Field(default=10, ge=1, le=100)
-    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # Connections a worker keeps open. Overflow connections are opened for a burst and closed
+    # after it: under steady load beyond the pool they are opened and closed all the time (a
+    # connect costs more than many queries), so the pool itself is sized for the load.
+    db_pool_size: int = Field(default=20, ge=1, le=100)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=100)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
