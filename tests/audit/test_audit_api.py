@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -86,6 +88,7 @@ async def test_the_trail_cannot_be_changed(api: Api, connection: AsyncConnection
 async def test_refusals_replays_and_conflicts_are_recorded_as_answered(
     api: Api, connection: AsyncConnection
 ) -> None:
+    started = datetime.now(UTC)  # rows that other tests' apps committed for good are older
     admin = api.actor("admin", sub="root")
     key = (await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["goals:read"]})).json()
     integration = {"Authorization": f"Bearer {key['key']}"}
@@ -104,8 +107,10 @@ async def test_refusals_replays_and_conflicts_are_recorded_as_answered(
         await connection.execute(
             text(
                 "SELECT action, actor_type, outcome, status_code, resource_id FROM audit_events "
-                "WHERE action IN ('list_clients', 'create_client') ORDER BY occurred_at, id"
-            )
+                "WHERE action IN ('list_clients', 'create_client') AND occurred_at >= :started "
+                "ORDER BY occurred_at, id"
+            ),
+            {"started": started},
         )
     ).all()
     assert [tuple(row) for row in rows] == [
