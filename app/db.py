@@ -96,7 +96,8 @@ class ReadSession(Session):
     """
 
 
-STANDALONE_WRITE = {"standalone_write": True}
+_STANDALONE = "standalone_write"
+STANDALONE_WRITE = {_STANDALONE: True}
 
 
 @event.listens_for(ReadSession, "before_flush")
@@ -106,7 +107,7 @@ def _refuse_flush(session: Session, *_: Any) -> None:
 
 @event.listens_for(ReadSession, "do_orm_execute")
 def _refuse_writes(state: ORMExecuteState) -> None:
-    if not state.is_select and not state.execution_options.get("standalone_write"):
+    if not state.is_select and not state.execution_options.get(_STANDALONE):
         raise ReadOnlyViolation("A read request tried to run a write statement.")
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from httpx import AsyncClient, Response
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
 
 from app.auth.caller import Role
 from app.auth.tokens import mint_token
 from app.config import Settings
+from app.main import create_app
 
 
 def today_plus(days: int) -> str:
@@ -91,3 +96,15 @@ class Api:
         response = await actor.post(f"/v1/clients/{client_id}/goals", json=smart_goal(**overrides))
         assert response.status_code == 201, response.text
         return dict(response.json())
+
+
+@asynccontextmanager
+async def production_app(settings: Settings, **changes: Any) -> AsyncIterator[tuple[FastAPI, Api]]:
+    """An app of its own, as production runs it: no test transaction around its work, so what
+    it commits stays (use an organization of the test's own)."""
+    application = create_app(settings.model_copy(update=changes))
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
+    ):
+        yield application, Api(http, settings)

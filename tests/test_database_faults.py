@@ -8,24 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
 from app.config import Settings
-from app.main import create_app
-from tests.api import Api
+from tests.api import Api, production_app
 
 
 @asynccontextmanager
 async def app_with(settings: Settings, **changes: Any) -> AsyncIterator[Api]:
-    application = create_app(settings.model_copy(update=changes))
-    async with (
-        LifespanManager(application),
-        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
-    ):
-        yield Api(http, settings)
+    async with production_app(settings, **changes) as (_, api):
+        yield api
 
 
 @asynccontextmanager

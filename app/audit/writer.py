@@ -11,6 +11,7 @@ database is the problem), and nothing is sent unaudited.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ MAX_BATCH = 256
 
 
 class AuditWriter:
+    """Queues read audit rows and writes them in batches, one batch at a time."""
+
     def __init__(self, sessions: Sessions, insert_sql: str) -> None:
         """`sessions` gives the sessionmaker to write with when a batch goes out (read at
         that moment, so that tests can bind it to their own connection)."""
@@ -39,29 +42,31 @@ class AuditWriter:
         self._queue.append((row, written))
         if self._flusher is None:
             # A task of its own, so that a reader who disconnects (and is cancelled) does not
-            # cancel the write the other readers in its batch wait for.
-            self._flusher = asyncio.create_task(self._flush())
+            # cancel the write the other readers in its batch wait for; in a context of its
+            # own, so that what it logs is not bound to the first reader's request.
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
         await written
 
     async def drain(self) -> None:
         """Wait for the rows already queued (at shutdown, before the engine is disposed)."""
-        if self._flusher is not None:
+        while self._flusher is not None:
             await asyncio.shield(self._flusher)
 
     async def _flush(self) -> None:
+        batch: list[tuple[Row, asyncio.Future[None]]] = []
         try:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 try:
                     await self._insert([row for row, _ in batch])
                 except Exception as exc:  # every reader of the batch learns why
-                    for _, written in batch:
-                        if not written.done():
-                            written.set_exception(exc)
+                    _settle(batch, exc)
                 else:
-                    for _, written in batch:
-                        if not written.done():
-                            written.set_result(None)
+                    _settle(batch, None)
+        except BaseException:  # cancelled (loop shutting down): nobody may wait forever
+            _settle(batch + self._queue, RuntimeError("The audit writer stopped."))
+            self._queue = []
+            raise
         finally:
             self._flusher = None
 
@@ -70,3 +75,13 @@ class AuditWriter:
             connection = await session.connection()
             await connection.exec_driver_sql(self._insert_sql, rows)
             await session.commit()
+
+
+def _settle(batch: list[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, written in batch:
+        if written.done():  # its reader went away
+            continue
+        if error is None:
+            written.set_result(None)
+        else:
+            written.set_exception(error)

@@ -13,9 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,18 +24,7 @@ from app.audit.writer import AuditWriter
 from app.clients.models import Client
 from app.config import Settings
 from app.db import STANDALONE_WRITE, ReadOnlyViolation, create_read_sessionmaker, new_id, utcnow
-from app.main import create_app
-from tests.api import Actor, Api
-
-
-@asynccontextmanager
-async def production_app(settings: Settings, **changes: Any) -> AsyncIterator[tuple[FastAPI, Api]]:
-    application = create_app(settings.model_copy(update=changes))
-    async with (
-        LifespanManager(application),
-        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
-    ):
-        yield application, Api(http, settings)
+from tests.api import Actor, Api, production_app
 
 
 def clinician_of_a_new_org(api: Api) -> Actor:
@@ -103,18 +90,45 @@ async def test_a_read_whose_audit_row_cannot_be_committed_is_a_503_without_the_d
         assert (await alice.get(f"/v1/clients/{client['id']}")).status_code == 200
 
 
-async def test_a_reader_that_goes_away_leaves_its_batch_written(app: FastAPI) -> None:
+async def test_a_reader_that_goes_away_mid_write_leaves_its_batch_written(app: FastAPI) -> None:
     engine: AsyncEngine = app.state.engine
     writer = AuditWriter(lambda: create_read_sessionmaker(engine), INSERT_AUDIT)
     org = f"org-{uuid.uuid4()}"
-    readers = [asyncio.create_task(writer.write(audit_row(org, f"r{n}"))) for n in range(5)]
-    await asyncio.sleep(0)  # all five queued, the batch under way
-    readers[0].cancel()
-    results = await asyncio.gather(*readers, return_exceptions=True)
+    readers: list[asyncio.Task[None]] = []
+
+    def first_reader_leaves(*_: Any) -> None:  # while the batch's INSERT is on its way
+        readers[0].cancel()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", first_reader_leaves)
+    try:
+        readers += [asyncio.create_task(writer.write(audit_row(org, f"r{n}"))) for n in range(5)]
+        results = await asyncio.gather(*readers, return_exceptions=True)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", first_reader_leaves)
     assert isinstance(results[0], asyncio.CancelledError)
     assert results[1:] == [None] * 4
     await writer.drain()
     assert sorted(await audit_rows(engine, org, "get_client")) == [f"r{n}" for n in range(5)]
+
+
+async def test_reads_run_without_a_transaction_and_changes_in_one(settings: Settings) -> None:
+    async with production_app(settings) as (app, api):
+        alice = clinician_of_a_new_org(api)
+        levels: list[str] = []
+
+        def seen(connection: Connection, *_: Any) -> None:
+            levels.append(connection.get_execution_options().get("isolation_level", "default"))
+
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            client = await api.client(alice)
+            change, levels[:] = list(levels), []
+            await alice.get(f"/v1/clients/{client['id']}")
+            read = list(levels)
+        finally:
+            event.remove(app.state.engine.sync_engine, "before_cursor_execute", seen)
+    assert set(change) == {"default"}  # the INSERT and its audit row: one transaction
+    assert set(read) == {"AUTOCOMMIT"}  # the SELECT, then the audit batch
 
 
 def audit_row(org: str, request_id: str) -> tuple[Any, ...]:
