@@ -14,6 +14,7 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -378,20 +379,26 @@ def habit_strength(
     if not (math.isfinite(times_per_day) and times_per_day > 0):
         raise ValueError("times_per_day must be a positive number")
     days = max(0, (end - start).days + 1)
-    per_day = [0] * days  # completions on each day from `start`, by offset
-    for day in completion_days:
-        offset = (day - start).days
-        if 0 <= offset < days:
-            per_day[offset] += 1
+    per_day = Counter(
+        offset for day in completion_days if 0 <= (offset := (day - start).days) < days
+    )
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
     window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
     due = times_per_day * window
+    # A day without credit only decays the score (s <- s * m), so the walk visits the days
+    # with some credit and decays across the gaps between them in one step: a habit's 180
+    # days cost as many steps as it has completions, not 180.
+    credited = sorted(
+        {day for offset in per_day for k in range(window) if (day := offset + k) < days}
+    )
     score = 0.0
-    in_window = 0
-    for offset in range(days):
-        in_window += per_day[offset] - (per_day[offset - window] if offset >= window else 0)
+    previous = -1
+    for offset in credited:
+        in_window = sum(per_day[offset - k] for k in range(window))
         done = min(1.0, in_window / due)
-        score = score * multiplier + done * (1 - multiplier)
+        score = score * multiplier ** (offset - previous) + done * (1 - multiplier)
+        previous = offset
+    score *= multiplier ** (days - 1 - previous)
     return round(_clamp(score, 0.0, 1.0), HABIT_DECIMALS)
 
 

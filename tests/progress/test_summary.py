@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -11,6 +12,9 @@ from hypothesis import strategies as st
 
 from app.goals.vocabulary import ACHIEVEMENT_STATUSES
 from app.progress.summary import (
+    HABIT_DECIMALS,
+    HABIT_HALF_LIFE_DAYS,
+    HABIT_WEEK_DAYS,
     MeasureSpec,
     Point,
     ProgressSummary,
@@ -277,6 +281,39 @@ def test_habit_strength_by_hand() -> None:
     assert habit_strength([end], start=end, end=end, times_per_day=3 / 7) == 0.0114
     # outside start..end is ignored
     assert habit_strength([end + timedelta(days=1)], start=end, end=end, times_per_day=1) == 0
+
+
+def day_by_day_strength(
+    completion_days: list[date], *, start: date, end: date, times_per_day: float
+) -> float:
+    """The definition in habit_strength's docstring, walked a day at a time, unrounded."""
+    multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
+    window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
+    score = 0.0
+    for offset in range((end - start).days + 1):
+        day = start + timedelta(days=offset)
+        trailing = [d for d in completion_days if start <= d <= day and (day - d).days < window]
+        done = min(1.0, len(trailing) / (times_per_day * window))
+        score = score * multiplier + done * (1 - multiplier)
+    return score
+
+
+@given(
+    offsets=st.lists(st.integers(min_value=-10, max_value=200), max_size=60),
+    length=st.integers(min_value=0, max_value=190),
+    times_per_day=st.sampled_from([1 / 7, 2 / 7, 3 / 7, 5 / 7, 1, 2, 3]),
+)
+def test_habit_strength_matches_the_day_by_day_definition(
+    offsets: list[int], length: int, times_per_day: float
+) -> None:
+    start = date(2026, 1, 1)
+    days = [start + timedelta(days=offset) for offset in offsets]
+    end = start + timedelta(days=length)
+    expected = day_by_day_strength(days, start=start, end=end, times_per_day=times_per_day)
+    strength = habit_strength(days, start=start, end=end, times_per_day=times_per_day)
+    scaled = expected * 10**HABIT_DECIMALS
+    on_a_rounding_edge = math.isclose(scaled % 1, 0.5, abs_tol=1e-6)
+    assert strength == round(expected, HABIT_DECIMALS) or on_a_rounding_edge
 
 
 def test_habit_strength_kept_weekly_habit_gets_full_credit() -> None:
