@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.api_keys.service import ApiKeyService
-from app.auth.dependencies import CallerDep, SettingsDep
-from app.db import SessionDep
+from app.auth.dependencies import ServiceDependency
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.transaction import TransactionalRoute
@@ -18,13 +17,16 @@ from app.transaction import TransactionalRoute
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
 
 
-async def get_api_key_service(
-    session: SessionDep, caller: CallerDep, settings: SettingsDep
-) -> ApiKeyService:
-    return ApiKeyService(session, caller, settings.api_key_pepper)
-
-
-ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
+ApiKeyServiceDep = Annotated[
+    ApiKeyService,
+    Depends(
+        ServiceDependency(
+            lambda session, caller, settings: ApiKeyService(
+                session, caller, settings.api_key_pepper
+            )
+        )
+    ),
+]
 
 
 @router.post(

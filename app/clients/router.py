@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.auth.dependencies import CallerDep
+from app.auth.dependencies import ServiceDependency
 from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientCreate, ClientRead, ClientUpdate
 from app.clients.service import ClientService
-from app.db import SessionDep
 from app.http import IfMatchHeader, etag, parse_if_match
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
@@ -20,11 +19,10 @@ from app.transaction import TransactionalRoute
 router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=TransactionalRoute)
 
 
-async def get_client_service(session: SessionDep, caller: CallerDep) -> ClientService:
-    return ClientService(session, caller)
-
-
-ClientServiceDep = Annotated[ClientService, Depends(get_client_service)]
+ClientServiceDep = Annotated[
+    ClientService,
+    Depends(ServiceDependency(lambda session, caller, _: ClientService(session, caller))),
+]
 ClinicianSubject = Annotated[Identifier, Path(description="The clinician's user id (`sub`).")]
 
 

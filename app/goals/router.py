@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.auth.dependencies import CallerDep
-from app.db import SessionDep
+from app.auth.dependencies import ServiceDependency
 from app.goals.lifecycle import LifecycleStatus
 from app.goals.repository import GoalFilters
 from app.goals.schemas import (
@@ -31,11 +30,9 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["goals"], route_class=TransactionalRoute)
 
 
-async def get_goal_service(session: SessionDep, caller: CallerDep) -> GoalService:
-    return GoalService(session, caller)
-
-
-GoalServiceDep = Annotated[GoalService, Depends(get_goal_service)]
+GoalServiceDep = Annotated[
+    GoalService, Depends(ServiceDependency(lambda session, caller, _: GoalService(session, caller)))
+]
 StatusFilter = Annotated[
     list[LifecycleStatus] | Absent,
     Query(description="Only goals in these lifecycle statuses (repeat to give several)."),

@@ -20,8 +20,8 @@ from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.caller import Caller
-from app.auth.dependencies import CallerDep
-from app.db import SessionDep, new_id, utcnow
+from app.auth.dependencies import get_caller
+from app.db import new_id, utcnow
 from app.idempotency.repository import IdempotencyRepository
 from app.problems import Conflict, UnprocessableContent
 from app.schemas import Absent
@@ -69,17 +69,12 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-async def idempotency_guard(
-    request: Request,
-    session: SessionDep,
-    caller: CallerDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> None:
+async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHeader = None) -> None:
     if idempotency_key is None:
         return
-    owner = owner_of(caller)
+    owner = owner_of(await get_caller.authenticate(request))
     request_hash = fingerprint(request, await request.body())
-    repository = IdempotencyRepository(session)
+    repository = IdempotencyRepository(request.state.session)
     if not await repository.try_lock(owner, idempotency_key):
         raise Conflict(
             "A request with this Idempotency-Key is still being processed; retry shortly.",

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.auth.dependencies import CallerDep, SettingsDep
-from app.db import SessionDep
+from app.auth.dependencies import ServiceDependency
 from app.http import TimestampText, parse_timestamp
 from app.pagination import DEFAULT_LIMIT, LimitQuery, Page, TimedCursorQuery, decode_timed_cursor
 from app.problems import problem_responses
@@ -28,13 +27,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["progress"], route_class=TransactionalRoute)
 
 
-async def get_progress_service(
-    session: SessionDep, caller: CallerDep, settings: SettingsDep
-) -> ProgressService:
-    return ProgressService(session, caller, settings)
-
-
-ProgressServiceDep = Annotated[ProgressService, Depends(get_progress_service)]
+ProgressServiceDep = Annotated[ProgressService, Depends(ServiceDependency(ProgressService))]
 KindFilter = Annotated[
     list[EventKind] | Absent, Query(description="Only these kinds (repeat to give several).")
 ]

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import JSONResponse
 
-from app.auth.dependencies import CallerDep, SettingsDep
-from app.db import SessionDep
+from app.auth.dependencies import ServiceDependency
 from app.problems import problem_responses
 from app.session_outcomes.schemas import SessionOutcomeCreate, SessionOutcomeRead
 from app.session_outcomes.service import SessionOutcomeService
@@ -18,13 +17,9 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["session outcomes"], route_class=TransactionalRoute)
 
 
-async def get_outcome_service(
-    session: SessionDep, caller: CallerDep, settings: SettingsDep
-) -> SessionOutcomeService:
-    return SessionOutcomeService(session, caller, settings)
-
-
-OutcomeServiceDep = Annotated[SessionOutcomeService, Depends(get_outcome_service)]
+OutcomeServiceDep = Annotated[
+    SessionOutcomeService, Depends(ServiceDependency(SessionOutcomeService))
+]
 _REPLAYED: dict[int | str, dict[str, Any]] = {
     200: {
         "model": SessionOutcomeRead,

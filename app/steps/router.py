@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import CallerDep, SettingsDep
-from app.db import SessionDep
+from app.auth.dependencies import ServiceDependency
 from app.http import IfMatchHeader, etag, parse_if_match
 from app.problems import problem_responses
 from app.steps.schemas import StepCreate, StepList, StepRead, StepUpdate
@@ -18,13 +17,7 @@ from app.transaction import TransactionalRoute
 router = APIRouter(tags=["steps"], route_class=TransactionalRoute)
 
 
-async def get_step_service(
-    session: SessionDep, caller: CallerDep, settings: SettingsDep
-) -> StepService:
-    return StepService(session, caller, settings)
-
-
-StepServiceDep = Annotated[StepService, Depends(get_step_service)]
+StepServiceDep = Annotated[StepService, Depends(ServiceDependency(StepService))]
 
 
 def _step_response(step_read: StepRead, response: Response) -> StepRead:
