@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRouter
 from fastapi_offline import FastAPIOffline
 
 from app.api_keys.router import router as api_keys_router
@@ -40,6 +40,7 @@ from app.middleware import (
     RequestContextMiddleware,
 )
 from app.progress.router import router as progress_router
+from app.routing import operation_id
 from app.session_outcomes.router import router as outcomes_router
 from app.steps.router import router as steps_router
 
@@ -122,9 +123,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await asyncio.to_thread(app.state.embedded_server.cleanup)
 
 
-def _operation_id(route: APIRoute) -> str:
-    """Stable operationIds (`create_goal`, `list_goals`) for generated clients."""
-    return route.name
+def include_flat(app: FastAPI, router: APIRouter) -> None:
+    """Adds the router's routes to the app's own list, as `include_router` did before FastAPI
+    0.165. That version keeps an included router as a branch, matched route by route twice
+    per request (once to find the branch, once within it): 5 % of a POST's instructions,
+    measured with callgrind. Our routers take no prefix or options when included, so their
+    routes are already complete."""
+    app.router.routes.extend(router.routes)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -141,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         # Metrics are Prometheus (/metrics) and logs structlog. FastAPI's own OpenTelemetry
         # bridge would otherwise ask the OpenTelemetry API on every request whether a provider
@@ -153,15 +158,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(app)
     app.state.verified_tokens = VerifiedTokens()
     install_problem_handlers(app)
-    app.include_router(health_router)
-    app.include_router(clients_router)
-    app.include_router(goals_router)
-    app.include_router(steps_router)
-    app.include_router(progress_router)
-    app.include_router(templates_router)
-    app.include_router(outcomes_router)
-    app.include_router(api_keys_router)
-    app.include_router(audit_router)
+    for router in (
+        health_router,
+        clients_router,
+        goals_router,
+        steps_router,
+        progress_router,
+        templates_router,
+        outcomes_router,
+        api_keys_router,
+        audit_router,
+    ):
+        include_flat(app, router)
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

@@ -17,6 +17,12 @@ class FlatRoute:
     route: APIRoute
 
 
+def operation_id(route: APIRoute) -> str:
+    """Stable operationIds (`create_goal`, `list_goals`) for generated clients. Each router
+    names it too: its routes are added to the app as they are (`app.main.include_flat`)."""
+    return route.name
+
+
 def flat_routes(app: FastAPI) -> list[FlatRoute]:
     flat: list[FlatRoute] = []
     for context in iter_route_contexts(app.router.routes):

@@ -12,9 +12,15 @@ from app.api_keys.service import ApiKeyService
 from app.auth.dependencies import ServiceDependency
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
+from app.routing import operation_id
 from app.transaction import TransactionalRoute
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
+router = APIRouter(
+    prefix="/v1/api-keys",
+    tags=["api keys"],
+    route_class=TransactionalRoute,
+    generate_unique_id_function=operation_id,
+)
 
 
 ApiKeyServiceDep = Annotated[

@@ -23,10 +23,13 @@ from app.pagination import (
 )
 from app.permissions import require_role
 from app.problems import problem_responses
+from app.routing import operation_id
 from app.schemas import Absent, Identifier
 from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["audit"], route_class=TransactionalRoute)
+router = APIRouter(
+    tags=["audit"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
+)
 Text = Annotated[Identifier | Absent, Query()]
 
 

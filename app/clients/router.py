@@ -13,10 +13,16 @@ from app.clients.service import ClientService
 from app.http import IfMatchHeader, etag, parse_if_match
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
+from app.routing import operation_id
 from app.schemas import Absent, Identifier, ShortCode
 from app.transaction import TransactionalRoute
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"], route_class=TransactionalRoute)
+router = APIRouter(
+    prefix="/v1/clients",
+    tags=["clients"],
+    route_class=TransactionalRoute,
+    generate_unique_id_function=operation_id,
+)
 
 
 ClientServiceDep = Annotated[

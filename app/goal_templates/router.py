@@ -11,10 +11,15 @@ from app.auth.dependencies import CallerDep
 from app.goal_templates.catalog import TEMPLATES, GoalTemplate
 from app.goals.vocabulary import Category
 from app.problems import problem_responses
+from app.routing import operation_id
 from app.schemas import Absent
 from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["goal templates"], route_class=TransactionalRoute)
+router = APIRouter(
+    tags=["goal templates"],
+    route_class=TransactionalRoute,
+    generate_unique_id_function=operation_id,
+)
 
 
 class TemplateList(BaseModel):

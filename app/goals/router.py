@@ -24,10 +24,13 @@ from app.goals.vocabulary import Category
 from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_timestamp
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
+from app.routing import operation_id
 from app.schemas import Absent
 from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["goals"], route_class=TransactionalRoute)
+router = APIRouter(
+    tags=["goals"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
+)
 
 
 GoalServiceDep = Annotated[

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.problems import PROBLEM_BASE, problem_response
+from app.routing import operation_id
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], generate_unique_id_function=operation_id)
 
 
 class Health(BaseModel):

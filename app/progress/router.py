@@ -21,10 +21,13 @@ from app.progress.schemas import (
     RetractRequest,
 )
 from app.progress.service import ProgressService
+from app.routing import operation_id
 from app.schemas import Absent
 from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["progress"], route_class=TransactionalRoute)
+router = APIRouter(
+    tags=["progress"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
+)
 
 
 ProgressServiceDep = Annotated[ProgressService, Depends(ServiceDependency(ProgressService))]

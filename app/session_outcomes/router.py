@@ -10,11 +10,16 @@ from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import ServiceDependency
 from app.problems import problem_responses
+from app.routing import operation_id
 from app.session_outcomes.schemas import SessionOutcomeCreate, SessionOutcomeRead
 from app.session_outcomes.service import SessionOutcomeService
 from app.transaction import TransactionalRoute
 
-router = APIRouter(tags=["session outcomes"], route_class=TransactionalRoute)
+router = APIRouter(
+    tags=["session outcomes"],
+    route_class=TransactionalRoute,
+    generate_unique_id_function=operation_id,
+)
 
 
 OutcomeServiceDep = Annotated[
