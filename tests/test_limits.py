@@ -79,3 +79,18 @@ async def test_rate_limit_per_caller(strict_api: Api) -> None:
     assert int(limited.headers["Retry-After"]) >= 1
     other = strict_api.actor(org="rate-org", sub="bob")
     assert (await other.get("/v1/clients")).status_code == 200
+
+
+async def test_a_request_is_authenticated_and_counted_once(strict_api: Api) -> None:
+    """The idempotency guard and the operation's service both need the caller: the second
+    asks the first's answer, so a POST with a key is one hit against the limit, not two."""
+    carol = strict_api.actor(org="rate-org", sub="carol")
+    statuses = [
+        (
+            await carol.post(
+                "/v1/goals/validate", json={"title": 7}, headers={"Idempotency-Key": f"k{i}"}
+            )
+        ).status_code
+        for i in range(6)
+    ]
+    assert statuses == [422] * 5 + [429]
