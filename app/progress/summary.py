@@ -14,7 +14,7 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
-from collections import Counter
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -379,26 +379,31 @@ def habit_strength(
     if not (math.isfinite(times_per_day) and times_per_day > 0):
         raise ValueError("times_per_day must be a positive number")
     days = max(0, (end - start).days + 1)
-    per_day = Counter(
-        offset for day in completion_days if 0 <= (offset := (day - start).days) < days
-    )
+    per_day = [0] * days  # completions on each day from `start`, by offset
+    for day in completion_days:
+        offset = (day - start).days
+        if 0 <= offset < days:
+            per_day[offset] += 1
+    done_on = [offset for offset, count in enumerate(per_day) if count]
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
     window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
     due = times_per_day * window
-    # A day without credit only decays the score (s <- s * m), so the walk visits the days
-    # with some credit and decays across the gaps between them in one step: a habit's 180
-    # days cost as many steps as it has completions, not 180.
-    credited = sorted(
-        {day for offset in per_day for k in range(window) if (day := offset + k) < days}
-    )
     score = 0.0
-    previous = -1
-    for offset in credited:
-        in_window = sum(per_day[offset - k] for k in range(window))
-        done = min(1.0, in_window / due)
-        score = score * multiplier ** (offset - previous) + done * (1 - multiplier)
-        previous = offset
-    score *= multiplier ** (days - 1 - previous)
+    in_window = 0
+    offset = 0
+    while offset < days:
+        in_window += per_day[offset] - (per_day[offset - window] if offset >= window else 0)
+        if in_window == 0:
+            # Nothing due is done until the next completion: each day in between only decays
+            # the score, so jump there in one step (a habit kept now and then costs a step
+            # per completion, not one per day of the 180).
+            later = bisect_right(done_on, offset)
+            following = done_on[later] if later < len(done_on) else days
+            score *= multiplier ** (following - offset)
+            offset = following
+            continue
+        score = score * multiplier + min(1.0, in_window / due) * (1 - multiplier)
+        offset += 1
     return round(_clamp(score, 0.0, 1.0), HABIT_DECIMALS)
 
 

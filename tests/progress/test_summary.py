@@ -300,8 +300,8 @@ def day_by_day_strength(
 
 @given(
     offsets=st.lists(st.integers(min_value=-10, max_value=200), max_size=60),
-    length=st.integers(min_value=0, max_value=190),
-    times_per_day=st.sampled_from([1 / 7, 2 / 7, 3 / 7, 5 / 7, 1, 2, 3]),
+    length=st.integers(min_value=-3, max_value=190),
+    times_per_day=st.sampled_from([1 / 7, 2 / 7, 3 / 7, 5 / 7, 1, 1.5, 2, 3]),
 )
 def test_habit_strength_matches_the_day_by_day_definition(
     offsets: list[int], length: int, times_per_day: float
