@@ -1,4 +1,4 @@
-"""The app's routes as one flat list, whatever nesting `include_router` produced."""
+"""Operation ids, and the app's routes as one flat list whether added flat or included."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """FastAPI dependencies that turn the Authorization header into a Caller, and a service.
 
-FastAPI solves every dependency and each of its sub-dependencies again on every request, at
-a cost per dependency that showed in profiles as a fifth of a simple GET. So an operation
-depends on one thing: its domain's service (`ServiceDependency`), which reads the session,
-the settings and the caller from where the route class, the app and authentication put them
-rather than asking for each as a sub-dependency.
+FastAPI solves every dependency and each of its sub-dependencies again on every request. So
+an operation depends on one thing: its domain's service (`ServiceDependency`), which reads
+the session, the settings and the caller from where the route class, the app and
+authentication put them rather than asking for each as a sub-dependency (3.5 % of a GET's
+instructions, measured with callgrind).
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ class _Bearer(HTTPBearer):
         await request.app.state.rate_limiter.check(caller)
         if caller.role is Role.INTEGRATION:
             _check_integration_scope(request, caller)
+        # `caller` above is set before the checks, for the audit of a refused request; this
+        # one only once they pass, for the next dependency that asks.
         request.state.authenticated = caller
         return caller
 
@@ -76,7 +78,8 @@ class BearerAuthentication(_Bearer):
 
 class ServiceDependency(_Bearer, Generic[Service]):
     """Authorization header → the domain's service, built for that caller in this request's
-    session. As an `HTTPBearer` it still documents the scheme on every operation using it."""
+    session (opened by `TransactionalRoute`, which every domain router uses). As an
+    `HTTPBearer` it still documents the scheme on every operation using it."""
 
     def __init__(self, build: Callable[[AsyncSession, Caller, Settings], Service]) -> None:
         super().__init__()
