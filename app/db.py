@@ -96,6 +96,10 @@ class ReadSession(Session):
     """
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A bug, not a caller's error: a GET handler tried to change data."""
+
+
 _STANDALONE = "standalone_write"
 STANDALONE_WRITE = {_STANDALONE: True}
 
@@ -109,10 +113,6 @@ def _refuse_flush(session: Session, *_: Any) -> None:
 def _refuse_writes(state: ORMExecuteState) -> None:
     if not state.is_select and not state.execution_options.get(_STANDALONE):
         raise ReadOnlyViolation("A read request tried to run a write statement.")
-
-
-class ReadOnlyViolation(RuntimeError):
-    """A bug, not a caller's error: a GET handler tried to change data."""
 
 
 def create_read_sessionmaker(

@@ -17,12 +17,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Depends, Request, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.recorder import record_failure, record_read, record_success
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
+from app.routing import operation_id
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 READS = frozenset({"GET", "HEAD"})
@@ -73,3 +74,15 @@ class TransactionalRoute(APIRoute):
 
         reads_only = self.methods is not None and self.methods <= READS
         return run_read if reads_only else run_in_transaction
+
+
+def domain_router(tag: str, *, prefix: str = "") -> APIRouter:
+    """A domain's router: each route is a `TransactionalRoute`, and its operationId is its
+    function's name (the routers are added to the app flat, see `app.main.include_flat`, so
+    they carry that themselves)."""
+    return APIRouter(
+        prefix=prefix,
+        tags=[tag],
+        route_class=TransactionalRoute,
+        generate_unique_id_function=operation_id,
+    )

@@ -5,22 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.api_keys.service import ApiKeyService
 from app.auth.dependencies import ServiceDependency
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
-from app.routing import operation_id
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    prefix="/v1/api-keys",
-    tags=["api keys"],
-    route_class=TransactionalRoute,
-    generate_unique_id_function=operation_id,
-)
+router = domain_router("api keys", prefix="/v1/api-keys")
 
 
 ApiKeyServiceDep = Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.audit.repository import AuditFilters, AuditRepository
 from app.audit.schemas import AuditEventRead, Outcome
@@ -23,13 +23,10 @@ from app.pagination import (
 )
 from app.permissions import require_role
 from app.problems import problem_responses
-from app.routing import operation_id
 from app.schemas import Absent, Identifier
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    tags=["audit"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
-)
+router = domain_router("audit")
 Text = Annotated[Identifier | Absent, Query()]
 
 

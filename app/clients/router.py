@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientCreate, ClientRead, ClientUpdate
@@ -13,16 +13,10 @@ from app.clients.service import ClientService
 from app.http import IfMatchHeader, etag, parse_if_match
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
-from app.routing import operation_id
 from app.schemas import Absent, Identifier, ShortCode
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    prefix="/v1/clients",
-    tags=["clients"],
-    route_class=TransactionalRoute,
-    generate_unique_id_function=operation_id,
-)
+router = domain_router("clients", prefix="/v1/clients")
 
 
 ClientServiceDep = Annotated[

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from app.auth.dependencies import CallerDep
 from app.goal_templates.catalog import TEMPLATES, GoalTemplate
 from app.goals.vocabulary import Category
 from app.problems import problem_responses
-from app.routing import operation_id
 from app.schemas import Absent
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    tags=["goal templates"],
-    route_class=TransactionalRoute,
-    generate_unique_id_function=operation_id,
-)
+router = domain_router("goal templates")
 
 
 class TemplateList(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.goals.lifecycle import LifecycleStatus
@@ -24,13 +24,10 @@ from app.goals.vocabulary import Category
 from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_timestamp
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
-from app.routing import operation_id
 from app.schemas import Absent
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    tags=["goals"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
-)
+router = domain_router("goals")
 
 
 GoalServiceDep = Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.http import TimestampText, parse_timestamp
@@ -21,13 +21,10 @@ from app.progress.schemas import (
     RetractRequest,
 )
 from app.progress.service import ProgressService
-from app.routing import operation_id
 from app.schemas import Absent
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    tags=["progress"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
-)
+router = domain_router("progress")
 
 
 ProgressServiceDep = Annotated[ProgressService, Depends(ServiceDependency(ProgressService))]

@@ -5,21 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import ServiceDependency
 from app.problems import problem_responses
-from app.routing import operation_id
 from app.session_outcomes.schemas import SessionOutcomeCreate, SessionOutcomeRead
 from app.session_outcomes.service import SessionOutcomeService
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    tags=["session outcomes"],
-    route_class=TransactionalRoute,
-    generate_unique_id_function=operation_id,
-)
+router = domain_router("session outcomes")
 
 
 OutcomeServiceDep = Annotated[

@@ -5,19 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.http import IfMatchHeader, etag, parse_if_match
 from app.problems import problem_responses
-from app.routing import operation_id
 from app.steps.schemas import StepCreate, StepList, StepRead, StepUpdate
 from app.steps.service import StepService
-from app.transaction import TransactionalRoute
+from app.transaction import domain_router
 
-router = APIRouter(
-    tags=["steps"], route_class=TransactionalRoute, generate_unique_id_function=operation_id
-)
+router = domain_router("steps")
 
 
 StepServiceDep = Annotated[StepService, Depends(ServiceDependency(StepService))]
