@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute, APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.recorder import record_failure, record_read, record_success
+from app.driver import release
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 from app.routing import operation_id
@@ -50,8 +51,12 @@ class TransactionalRoute(APIRoute):
             try:
                 async with sessionmaker() as session:
                     request.state.session = session
-                    response = await handler(request)
-                    await session.commit()  # no round trip: there is no transaction to end
+                    try:
+                        response = await handler(request)
+                    finally:
+                        await release(session)
+                    if session.in_transaction():  # else commit() would begin one to end it
+                        await session.commit()  # no round trip: autocommit, or a test's savepoint
                 await record_read(request, response)
             except Exception as exc:
                 await record_failure(request, exc)

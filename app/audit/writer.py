@@ -15,7 +15,7 @@ import contextvars
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 Row = tuple[Any, ...]
 Sessions = Callable[[], async_sessionmaker[AsyncSession]]
@@ -71,10 +71,14 @@ class AuditWriter:
             self._flusher = None
 
     async def _insert(self, rows: list[Row]) -> None:
-        async with self._sessions()() as session:
-            connection = await session.connection()
+        """On a connection of the read sessions' autocommit engine (no session, no COMMIT:
+        asyncpg's executemany is atomic on its own), or on the one they are bound to."""
+        bind: AsyncEngine | AsyncConnection = self._sessions().kw["bind"]
+        if isinstance(bind, AsyncConnection):
+            await bind.exec_driver_sql(self._insert_sql, rows)
+            return
+        async with bind.connect() as connection:
             await connection.exec_driver_sql(self._insert_sql, rows)
-            await session.commit()
 
 
 def _settle(batch: list[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:

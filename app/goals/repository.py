@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auth.caller import Caller, Role
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, UUIDS
+from app.driver import DriverQuery, Row, fetch, fetch_one
 from app.goals.models import Goal, GoalRevision
 
 
@@ -56,6 +57,16 @@ def _search(role: Role, shape: frozenset[str]) -> Select[Goal]:
 
 
 @cache
+def _by_id_query(role: Role) -> DriverQuery:
+    return DriverQuery(_by_id(role, for_update=False))
+
+
+@cache
+def _search_query(role: Role, shape: frozenset[str]) -> DriverQuery:
+    return DriverQuery(_search(role, shape))
+
+
+@cache
 def _focus_goals(role: Role) -> Select[Goal]:
     return (
         _visible(role)
@@ -87,9 +98,15 @@ class GoalRepository:
         values = {**self.scope, "goal_id": goal_id}
         return (await self.session.scalars(statement, values)).one_or_none()
 
+    async def find_row(self, goal_id: uuid.UUID) -> Row | None:
+        """The goal's columns, for reading only (see app/driver.py)."""
+        values = {**self.scope, "goal_id": goal_id}
+        return await fetch_one(self.session, _by_id_query(self.caller.role), values)
+
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
-    ) -> Sequence[Goal]:
+    ) -> list[Row]:
+        """Goals' columns, for reading only."""
         values: dict[str, Any] = {
             "after": after,
             "client_id": filters.client_id,
@@ -98,10 +115,8 @@ class GoalRepository:
             "updated_since": filters.updated_since,
         }
         given = {name: value for name, value in values.items() if value is not None}
-        statement = _search(self.caller.role, frozenset(given))
-        return (
-            await self.session.scalars(statement, {**self.scope, **given, "limit": limit})
-        ).all()
+        query = _search_query(self.caller.role, frozenset(given))
+        return await fetch(self.session, query, {**self.scope, **given, "limit": limit})
 
     async def focus_goals(self, client_id: uuid.UUID) -> Sequence[Goal]:
         statement = _focus_goals(self.caller.role)

@@ -58,7 +58,7 @@ async def _list(
     cursor: str | None,
 ) -> Page[GoalRead]:
     goals, next_cursor = await service.search(filters, after=decode_cursor(cursor), limit=limit)
-    return Page[GoalRead](items=[to_read(goal) for goal in goals], next_cursor=next_cursor)
+    return Page[GoalRead](items=goals, next_cursor=next_cursor)
 
 
 @router.post(
@@ -135,7 +135,7 @@ async def validate_goal(body: GoalDraft, _service: GoalServiceDep) -> SmartRepor
 @router.get("/v1/goals/{goal_id:uuid}", summary="Get a goal", responses=problem_responses(404))
 async def get_goal(goal_id: uuid.UUID, service: GoalServiceDep, response: Response) -> GoalRead:
     """One goal with its current SMART report. The `ETag` header is what `If-Match` wants."""
-    return _goal_response(to_read(await service.get(goal_id)), response)
+    return _goal_response(await service.read(goal_id), response)
 
 
 @router.patch(

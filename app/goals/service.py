@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.caller import STAFF, Caller, Role
 from app.clients.service import ClientService
 from app.db import new_id, utcnow
+from app.driver import Row
 from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
 from app.goals.models import Goal, GoalRevision
 from app.goals.repository import GoalFilters, GoalRepository
@@ -48,13 +49,17 @@ def _stored_goal_report(fields: tuple[Any, ...], measure_json: str, on: date) ->
 
 
 def to_read(goal: Goal) -> GoalRead:
+    return row_to_read({name: getattr(goal, name) for name in READ_FIELDS})
+
+
+def row_to_read(row: Row) -> GoalRead:
     """The report is a pure function of a few of the goal's fields and the date, and most
     reads are of goals that have not changed since the last read: it is kept per those fields
     (a page of goals would otherwise work out twenty)."""
-    fields = {name: getattr(goal, name) for name in READ_FIELDS}
+    fields = {name: row[name] for name in READ_FIELDS}
     fields["smart"] = _stored_goal_report(
         tuple(fields[name] for name in SMART_FIELDS),
-        json.dumps(goal.measure, sort_keys=True),
+        json.dumps(fields["measure"], sort_keys=True),
         today(),
     )
     return GoalRead.model_validate(fields)
@@ -85,6 +90,12 @@ class GoalService:
             raise NotFound("No goal with this id is visible to you.")
         return goal
 
+    async def read(self, goal_id: uuid.UUID) -> GoalRead:
+        row = await self.goals.find_row(goal_id)
+        if row is None:
+            raise NotFound("No goal with this id is visible to you.")
+        return row_to_read(row)
+
     async def find(self, goal_id: uuid.UUID) -> Goal | None:
         """Like `get`, for callers that report a missing goal in their own words."""
         return await self.goals.get(goal_id)
@@ -99,13 +110,14 @@ class GoalService:
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
-    ) -> tuple[list[Goal], str | None]:
+    ) -> tuple[list[GoalRead], str | None]:
         rows = await self.goals.search(filters, after=after, limit=limit + 1)
         if not rows and filters.client_id is not None:
             # Goals are visible exactly when their client is: only an empty page can mean
             # a client the caller may not see, which must be a 404, not an empty list.
             await self.clients.get(filters.client_id)
-        return split_page(rows, limit, lambda goal: encode_cursor(goal.id))
+        goals, next_cursor = split_page(rows, limit, lambda row: encode_cursor(row["id"]))
+        return [row_to_read(row) for row in goals], next_cursor
 
     async def create(self, client_id: uuid.UUID, data: GoalCreate) -> Goal:
         await self.clients.get(client_id)

@@ -1,0 +1,85 @@
+"""Goal reads run on the driver (app/driver.py): the same answers as through the ORM, and the
+same faults: a lost connection or a statement timeout is a 503, and the pool recovers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from app.config import Settings
+from app.driver import DriverQuery
+from app.goals.models import Goal
+from tests.api import Api, production_app
+
+
+def without_request_specifics(goal: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in goal.items() if name != "smart"} | {
+        "smart_passed": goal["smart"]["passed"]
+    }
+
+
+async def test_driver_reads_answer_what_the_orm_answers(api: Api) -> None:
+    alice = api.actor()
+    client = await api.client(alice)
+    created = await api.goal(alice, client["id"], priority="high")
+    changed = await alice.patch(
+        f"/v1/goals/{created['id']}",
+        json={"title": "Walk ten minutes after lunch"},
+        headers={"If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    read = await alice.get(f"/v1/goals/{created['id']}")
+    page = await alice.get("/v1/goals", params={"client_id": client["id"]})
+    assert read.status_code == page.status_code == 200
+    assert read.json() == changed.json()  # the ORM's object and the driver's row, as JSON
+    assert page.json()["items"] == [changed.json()]
+    assert read.headers["ETag"] == changed.headers["ETag"]
+
+
+async def test_a_driver_read_on_a_lost_connection_is_a_503_and_the_next_read_recovers(
+    app: FastAPI, settings: Settings
+) -> None:
+    async with production_app(settings, db_pool_size=1, db_max_overflow=0) as (service, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        goal = await api.goal(alice, (await api.client(alice))["id"])
+        async with service.state.engine.connect() as pooled:  # the pool's only connection
+            backend = await pooled.scalar(text("SELECT pg_backend_pid()"))
+        async with app.state.engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        lost = await alice.get(f"/v1/goals/{goal['id']}")
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["content-type"] == "application/problem+json"
+        assert lost.headers["Retry-After"]
+        # The dead connection was dropped, not returned: the next read gets a new one.
+        assert (await alice.get(f"/v1/goals/{goal['id']}")).status_code == 200
+
+
+async def test_a_driver_read_past_the_statement_timeout_is_a_503(
+    app: FastAPI, settings: Settings
+) -> None:
+    async with production_app(settings, db_statement_timeout_ms=300) as (_, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        goal = await api.goal(alice, (await api.client(alice))["id"])
+        async with app.state.engine.connect() as holder:
+            transaction = await holder.begin()
+            await holder.execute(text("LOCK TABLE goals IN ACCESS EXCLUSIVE MODE"))
+            started = time.monotonic()
+            response = await alice.get(f"/v1/goals/{goal['id']}")
+            seconds = time.monotonic() - started
+            await transaction.rollback()
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"]
+        assert seconds < 3
+        assert (await alice.get(f"/v1/goals/{goal['id']}")).status_code == 200
+
+
+def test_a_statement_whose_parameters_need_converting_cannot_run_on_the_driver() -> None:
+    needs_json = select(Goal).where(Goal.measure == bindparam("measure", type_=JSONB))
+    with pytest.raises(ValueError, match="measure"):
+        DriverQuery(needs_json)
