@@ -115,6 +115,9 @@ def _refuse_writes(state: ORMExecuteState) -> None:
         raise ReadOnlyViolation("A read request tried to run a write statement.")
 
 
+DRIVER_ENGINE = "driver_engine"  # in a read session's `info`: where app/driver.py connects
+
+
 def create_read_sessionmaker(
     bind: AsyncEngine | AsyncConnection,
 ) -> async_sessionmaker[AsyncSession]:
@@ -125,10 +128,15 @@ def create_read_sessionmaker(
     single statements do not; it costs two round trips. Bound to a connection (as tests do),
     the sessions join that connection's transaction instead.
     """
+    info = {}
     if isinstance(bind, AsyncEngine):
+        # Statements run on the driver (app/driver.py) need no AUTOCOMMIT: asyncpg begins
+        # nothing by itself. Their connections skip setting it and resetting it at checkin.
+        info[DRIVER_ENGINE] = bind
         bind = bind.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(
         bind,
+        info=info,
         sync_session_class=ReadSession,
         expire_on_commit=False,
         autoflush=False,

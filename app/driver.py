@@ -25,21 +25,23 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.db import ReadSession
+from app.db import DRIVER_ENGINE, ReadSession
 
 Row = Mapping[str, Any]
 _CONNECTION = "driver_connection"  # the request's checked-out connection, in `session.info`
 _CANCELLED = "driver_connection_cancelled"
-# Errors after which the connection cannot be trusted again: the pool must drop it.
+# Errors after which the connection cannot be trusted again: the pool must drop it. (On a
+# connection whose server process was terminated, asyncpg may report a protocol state error.)
 _LOST = (
     OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
 )
-_DRIVER_ERRORS = (*_LOST, asyncpg.PostgresError, asyncpg.InterfaceError)
+_DRIVER_ERRORS = (*_LOST, asyncpg.PostgresError)
 
 
 class DriverQuery:
@@ -108,15 +110,15 @@ async def fetch_one(
 
 async def _read_connection(session: AsyncSession) -> AsyncConnection | None:
     """The connection a read request's driver statements run on: one per request, from the
-    session's (autocommit) engine; or the connection the session is bound to, as in tests."""
+    engine the read sessions were made for; or the connection they are bound to, as in tests."""
     if not isinstance(session.sync_session, ReadSession):
         return None
-    bind = session.bind
-    if isinstance(bind, AsyncConnection):
-        return bind
+    engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
+    if engine is None:  # bound to a connection
+        return cast(AsyncConnection, session.bind)
     connection: AsyncConnection | None = session.info.get(_CONNECTION)
     if connection is None:
-        connection = await cast(AsyncEngine, bind).connect()
+        connection = await engine.connect()
         session.info[_CONNECTION] = connection
     return connection
 
