@@ -54,7 +54,7 @@ class DriverQuery:
 
     __slots__ = ("defaults", "names", "sql", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
         compiled = statement.compile(dialect=dialect)
         self.statement = statement

@@ -37,6 +37,7 @@ from app.auth.caller import Caller
 from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
+from app.driver import DriverQuery, fetch
 from app.progress.models import ProgressEvent
 from app.progress.summary import Point
 from app.steps.models import ActionStep
@@ -131,11 +132,8 @@ class ProgressRepository:
         """Each goal's recorded measurements since `since`, plus its latest two whenever they
         were, oldest first. Both parts walk the (goal, time) index: the window by range, the
         latest two backwards from the newest event until two measurements are found."""
-        rows = await self.session.execute(_MEASUREMENTS, self._of(goal_ids, since=since))
-        return {
-            goal_id: [Point(at, value) for at, value in zip(times, values, strict=True)]
-            for goal_id, times, values in rows
-        }
+        rows = await fetch(self.session, _MEASUREMENTS_QUERY, self._of(goal_ids, since=since))
+        return {row["goal_id"]: list(map(Point, row["times"], row["values"])) for row in rows}
 
     async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
         """Counts and latest facts for each goal, in one query."""
@@ -198,9 +196,9 @@ def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
     in_time_order = (point.c.occurred_at, point.c.id)
     return (
         select(
-            _GOAL.c.id,
-            func.array_agg(aggregate_order_by(point.c.occurred_at, *in_time_order)),
-            func.array_agg(aggregate_order_by(point.c.value, *in_time_order)),
+            _GOAL.c.id.label("goal_id"),
+            func.array_agg(aggregate_order_by(point.c.occurred_at, *in_time_order)).label("times"),
+            func.array_agg(aggregate_order_by(point.c.value, *in_time_order)).label("values"),
         )
         .select_from(_GOAL.join(point, true()))
         .group_by(_GOAL.c.id)
@@ -226,6 +224,8 @@ _LIVE_STEPS_OF_GOAL = (
     ActionStep.deleted_at.is_(None),
 )
 _MEASUREMENTS = _measurements()
+# Hundreds of points per client at a million events: asyncpg decodes the arrays in C.
+_MEASUREMENTS_QUERY = DriverQuery(_MEASUREMENTS)
 _EVENT_COLUMNS = cast(Table, ProgressEvent.__table__).columns
 _INSERT_EVENT = insert(cast(Table, ProgressEvent.__table__)).returning(
     *(column for column in _EVENT_COLUMNS if column.default is not None)

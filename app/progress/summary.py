@@ -18,7 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -79,9 +79,9 @@ class MeasureSpec:
     scale_max: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One recorded (non-retracted) measurement."""
+class Point(NamedTuple):
+    """One recorded (non-retracted) measurement. A tuple: hundreds are made per summary at a
+    million events, and a frozen dataclass costs half as much again to build."""
 
     at: datetime  # timezone-aware UTC
     value: float
