@@ -28,8 +28,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from app.db import DRIVER_ENGINE, ReadSession
 
 Row = Mapping[str, Any]
-_CONNECTION = "driver_connection"  # the request's checked-out connection, in `session.info`
-_CANCELLED = "driver_connection_cancelled"
 # Errors after which the connection cannot be trusted again: the pool must drop it. (On a
 # connection whose server process was terminated, asyncpg may report a protocol state error.)
 _LOST = (
@@ -79,25 +77,42 @@ def _copied_lists(compiled: SQLCompiler) -> set[str]:
 
 
 async def fetch(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> list[Row]:
-    """The rows of `query`, as mappings of column name to value."""
-    connection = await _read_connection(session)
-    if connection is None:  # in a transaction: through the session, inside it
+    """The rows of `query`, as mappings of column name to value.
+
+    A read request never holds two connections at once (requests holding one while waiting
+    for a second can take the whole pool and wait on each other): the statement runs on the
+    session's connection when it has one, else on one borrowed for this statement alone.
+    """
+    if not isinstance(session.sync_session, ReadSession):  # in a transaction: inside it
         result = await session.execute(query.statement, dict(values))
         return cast(list[Row], result.mappings().all())
+    engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
+    if engine is None:  # bound to a connection, as in tests
+        return await _run(cast(AsyncConnection, session.bind), query, values, owned=False)
+    if session.in_transaction():  # the session has its connection already
+        return await _run(await session.connection(), query, values, owned=False)
+    async with engine.connect() as connection:
+        return await _run(connection, query, values, owned=True)
+
+
+async def _run(
+    connection: AsyncConnection, query: DriverQuery, values: Mapping[str, Any], *, owned: bool
+) -> list[Row]:
     raw = await connection.get_raw_connection()
     driver = cast(asyncpg.Connection, raw.driver_connection)
     try:
         return cast(list[Row], await driver.fetch(query.sql, *query.arguments(values)))
     except _DRIVER_ERRORS as exc:
         lost = isinstance(exc, _LOST)
-        if lost and not isinstance(session.bind, AsyncConnection):  # ours, not a test's
+        if lost:
             await connection.invalidate(exc)
         raise DBAPIError(
             query.sql, None, exc, hide_parameters=True, connection_invalidated=lost
         ) from exc
     except asyncio.CancelledError:
         # Cut off mid-statement: what the server sends next would confuse the next borrower.
-        session.info[_CANCELLED] = True
+        if owned:
+            await connection.invalidate()
         raise
 
 
@@ -106,28 +121,3 @@ async def fetch_one(
 ) -> Row | None:
     rows = await fetch(session, query, values)
     return rows[0] if rows else None
-
-
-async def _read_connection(session: AsyncSession) -> AsyncConnection | None:
-    """The connection a read request's driver statements run on: one per request, from the
-    engine the read sessions were made for; or the connection they are bound to, as in tests."""
-    if not isinstance(session.sync_session, ReadSession):
-        return None
-    engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
-    if engine is None:  # bound to a connection
-        return cast(AsyncConnection, session.bind)
-    connection: AsyncConnection | None = session.info.get(_CONNECTION)
-    if connection is None:
-        connection = await engine.connect()
-        session.info[_CONNECTION] = connection
-    return connection
-
-
-async def release(session: AsyncSession) -> None:
-    """Return the request's driver connection to the pool (the route calls this at the end)."""
-    connection: AsyncConnection | None = session.info.pop(_CONNECTION, None)
-    if connection is None:
-        return
-    if session.info.pop(_CANCELLED, False):
-        await connection.invalidate()
-    await connection.close()

@@ -21,7 +21,6 @@ from fastapi.routing import APIRoute, APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.recorder import record_failure, record_read, record_success
-from app.driver import release
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 from app.routing import operation_id
@@ -51,10 +50,7 @@ class TransactionalRoute(APIRoute):
             try:
                 async with sessionmaker() as session:
                     request.state.session = session
-                    try:
-                        response = await handler(request)
-                    finally:
-                        await release(session)
+                    response = await handler(request)
                     if session.in_transaction():  # else commit() would begin one to end it
                         await session.commit()  # no round trip: autocommit, or a test's savepoint
                 await record_read(request, response)

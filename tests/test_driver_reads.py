@@ -83,3 +83,21 @@ def test_a_statement_whose_parameters_need_converting_cannot_run_on_the_driver()
     needs_json = select(Goal).where(Goal.measure == bindparam("measure", type_=JSONB))
     with pytest.raises(ValueError, match="measure"):
         DriverQuery(needs_json)
+
+
+async def test_a_read_request_never_holds_two_connections(settings: Settings) -> None:
+    """With one connection in the pool, reads that mix ORM and driver statements in either
+    order still answer: one that held a connection while waiting for a second would wait for
+    itself until the pool timeout, then 503."""
+    one_connection = {"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 1.0}
+    async with production_app(settings, **one_connection) as (_, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        client = await api.client(alice)
+        await api.goal(alice, client["id"])
+        empty = await api.client(alice)
+        summary = await alice.get(f"/v1/clients/{client['id']}/summary")  # ORM, then driver
+        assert summary.status_code == 200, summary.text
+        # Driver (an empty page), then ORM (is the client visible at all?).
+        page = await alice.get("/v1/goals", params={"client_id": empty["id"]})
+        assert page.status_code == 200, page.text
+        assert page.json()["items"] == []
