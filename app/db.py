@@ -128,7 +128,7 @@ def create_read_sessionmaker(
     single statements do not; it costs two round trips. Bound to a connection (as tests do),
     the sessions join that connection's transaction instead.
     """
-    info = {}
+    info: dict[str, AsyncEngine] = {}
     if isinstance(bind, AsyncEngine):
         # Statements run on the driver (app/driver.py) need no AUTOCOMMIT: asyncpg begins
         # nothing by itself. Their connections skip setting it and resetting it at checkin.

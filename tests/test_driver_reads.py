@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -16,12 +15,6 @@ from app.config import Settings
 from app.driver import DriverQuery
 from app.goals.models import Goal
 from tests.api import Api, production_app
-
-
-def without_request_specifics(goal: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in goal.items() if name != "smart"} | {
-        "smart_passed": goal["smart"]["passed"]
-    }
 
 
 async def test_driver_reads_answer_what_the_orm_answers(api: Api) -> None:

@@ -25,6 +25,7 @@ from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound, SmartValidationFailed
 from app.progress.summary_service import SummaryService
 
+GOAL_NOT_FOUND = "No goal with this id is visible to you."
 # While a goal is in one of these, it must stay SMART: edits that break it are refused.
 MUST_BE_SMART = frozenset({LifecycleStatus.ACTIVE})
 
@@ -87,13 +88,13 @@ class GoalService:
     async def get(self, goal_id: uuid.UUID, *, for_update: bool = False) -> Goal:
         goal = await self.goals.get(goal_id, for_update=for_update)
         if goal is None:
-            raise NotFound("No goal with this id is visible to you.")
+            raise NotFound(GOAL_NOT_FOUND)
         return goal
 
     async def read(self, goal_id: uuid.UUID) -> GoalRead:
         row = await self.goals.find_row(goal_id)
         if row is None:
-            raise NotFound("No goal with this id is visible to you.")
+            raise NotFound(GOAL_NOT_FOUND)
         return row_to_read(row)
 
     async def find(self, goal_id: uuid.UUID) -> Goal | None:
