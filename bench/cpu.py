@@ -97,6 +97,8 @@ async def measure(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app) as state:
         call = request_maker(app, token, dict(state or {}))
         for name, method, template, kind, body in ENDPOINTS:
+            if args.only and args.only not in name:
+                continue
             endpoint = Endpoint(call, method, template, ids[kind], body)
             await endpoint.drive(args.requests // 5, args.concurrency)
             started = time.process_time()
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--only", default="", help="only endpoints whose name contains this")
     asyncio.run(measure(parser.parse_args()))
 
 

@@ -11,10 +11,13 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import uuid_utils.compat
+
+from app.progress.repository import _MEASUREMENTS_QUERY
+from app.progress.summary import TREND_WINDOW, MeasureSpec, Point, status_from_measurements
 
 ORG = "bench"
 GAS = {"-2": "none", "-1": "some", "0": "expected", "1": "more", "2": "much more"}
@@ -136,12 +139,46 @@ async def seed(dsn: str, *, clients: int, goals_per_client: int, events: int) ->
                 batch = []
         if batch:
             await _copy_events(connection, batch)
+        await _derive_statuses(connection, seeded.goal_ids, start=today - timedelta(days=30),
+                               target=today + timedelta(days=60), now=now)  # fmt: skip
         # As autovacuum would have by now on a database that grew to this size over months:
         # statistics for the planner, and the visibility map that index-only scans rely on.
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
     return seeded
+
+
+async def _derive_statuses(
+    connection: asyncpg.Connection,
+    goal_ids: list[uuid.UUID],
+    *,
+    start: date,
+    target: date,
+    now: datetime,
+) -> None:
+    """Each goal's derived achievement status, as the service keeps it after every event: with
+    none stored, the first event on each goal would also rewrite the goal, which a service
+    that has been up for a while does only when a goal's status changes."""
+    measure = MeasureSpec(**{k: v for k, v in MEASURE.items() if k not in ("name", "unit")})
+    values = {"caller_org": ORG, "caller_subject": "bench", "since": now - TREND_WINDOW}
+    for first in range(0, len(goal_ids), 1000):
+        values["goal_ids"] = goal_ids[first : first + 1000]
+        rows = await connection.fetch(
+            _MEASUREMENTS_QUERY.sql, *_MEASUREMENTS_QUERY.arguments(values)
+        )
+        statuses = [
+            status_from_measurements(
+                measure=measure, measurements=list(map(Point, row["times"], row["values"])),
+                start_date=start, target_date=target, now=now,
+            )
+            for row in rows
+        ]  # fmt: skip
+        await connection.execute(
+            "UPDATE goals SET achievement_status = s.status, achievement_status_source = 'derived'"
+            " FROM unnest($1::uuid[], $2::text[]) AS s(id, status) WHERE goals.id = s.id",
+            [row["goal_id"] for row in rows], statuses,
+        )  # fmt: skip
 
 
 async def _copy_events(connection: asyncpg.Connection, rows: list[tuple[object, ...]]) -> None:
