@@ -76,6 +76,7 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "therapy-goals-api",
+                "plan_cache_mode": settings.db_plan_cache_mode,
             },
             "timeout": settings.db_pool_timeout_seconds,
         },

@@ -150,11 +150,26 @@ def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port:
                   data["errors"])  # fmt: skip
 
 
+def literal(value: object) -> str:
+    """A bench value as an SQL literal of unknown type (the prepared statement types it)."""
+    if isinstance(value, list):
+        text = "{" + ",".join(map(str, value)) + "}"
+    elif isinstance(value, datetime):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
 async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, str]:
     values = {"caller_org": ORG, "caller_subject": "bench", "client_id": uuid.UUID(client_id),
               "goal_id": uuid.UUID(goal_ids[0]), "goal_ids": [uuid.UUID(g) for g in goal_ids],
               "since": datetime.now(UTC) - timedelta(weeks=8), "limit": 21}  # fmt: skip
-    connection = await asyncpg.connect(plain(url))
+    # The plans the service runs: prepared statements, planned as its connections plan them.
+    plan_cache_mode = Settings.model_fields["db_plan_cache_mode"].default
+    connection = await asyncpg.connect(
+        plain(url), server_settings={"plan_cache_mode": plan_cache_mode}
+    )
     try:
         plans = {}
         for name, statement in explained().items():
@@ -164,7 +179,12 @@ async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, st
                 compiled = statement.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
                 sql = str(compiled)
                 args = [values.get(key, compiled.binds[key].value) for key in compiled.positiontup]
-            rows = await connection.fetch(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", *args)
+            await connection.execute(f"PREPARE explained AS {sql}")
+            given = ", ".join(map(literal, args))  # EXPLAIN EXECUTE takes no parameters
+            rows = await connection.fetch(
+                f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE explained({given})"
+            )
+            await connection.execute("DEALLOCATE explained")
             plans[name] = "\n".join("    " + row[0] for row in rows)
         return plans
     finally:
