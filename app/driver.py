@@ -1,4 +1,4 @@
-"""Hot read statements, compiled once by SQLAlchemy and run by asyncpg on SQLAlchemy's pool.
+"""Hot statements, compiled once by SQLAlchemy and run by asyncpg on SQLAlchemy's pool.
 
 SQLAlchemy builds and compiles these statements (scoping clauses and all, see
 app/clients/scope.py); what it skips is its per-execution machinery: cache key, execution
@@ -8,9 +8,9 @@ the changes beside it); the query itself runs the same either way. Connections s
 from SQLAlchemy's pool, which owns their life: a connection that failed here is invalidated
 there.
 
-Only reads of read requests take this path. In a transaction a statement must run inside the
-session's transaction, which SQLAlchemy begins lazily on its own first statement, so there
-`fetch` executes the same statement through the session.
+In a change's transaction a statement runs on the session's connection, inside its
+transaction (which asking for the connection begins). The sessions do not autoflush, so
+nothing pending in the unit of work is skipped that SQLAlchemy would have written first.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ARRAY, Select, String, Uuid
+from sqlalchemy import ARRAY, ClauseElement, String, Uuid
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -44,7 +44,7 @@ _DRIVER_ERRORS = (*_LOST, asyncpg.PostgresError)
 
 
 class DriverQuery:
-    """A Core SELECT with its asyncpg SQL and the names of its positional parameters.
+    """A Core statement with its asyncpg SQL and the names of its positional parameters.
 
     Values are passed to asyncpg as they are, so a statement's parameters must be types
     asyncpg encodes itself (str, numbers, UUID, datetime, lists of those); statements whose
@@ -53,9 +53,9 @@ class DriverQuery:
 
     __slots__ = ("defaults", "names", "sql", "statement")
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.statement = statement
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
@@ -78,31 +78,52 @@ def _copied_lists(compiled: SQLCompiler) -> set[str]:
 
 
 async def fetch(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> list[Row]:
-    """The rows of `query`, as mappings of column name to value.
+    """The rows of `query`, as mappings of column name to value."""
+    return cast(list[Row], await _on_session(session, query, values, rows=True))
 
-    A read request never holds two connections at once (requests holding one while waiting
+
+async def execute(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> None:
+    """Run `query` for its effect: in a change's transaction, a write."""
+    await _on_session(session, query, values, rows=False)
+
+
+async def _on_session(
+    session: AsyncSession, query: DriverQuery, values: Mapping[str, Any], *, rows: bool
+) -> Any:
+    """A read request never holds two connections at once (requests holding one while waiting
     for a second can take the whole pool and wait on each other): the statement runs on the
-    session's connection when it has one, else on one borrowed for this statement alone.
-    """
-    if not isinstance(session.sync_session, ReadSession):  # in a transaction: inside it
-        result = await session.execute(query.statement, dict(values))
-        return cast(list[Row], result.mappings().all())
+    session's connection when it has one, else on one borrowed for this statement alone."""
     engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
+    if not isinstance(session.sync_session, ReadSession):  # a change: inside its transaction
+        connection = await session.connection()
+        return await _run(connection, query, values, owned=False, rows=rows, begin=True)
+    if session.in_transaction():
+        return await _run(await session.connection(), query, values, owned=False, rows=rows)
     if engine is None:  # bound to a connection, as in tests
-        return await _run(cast(AsyncConnection, session.bind), query, values, owned=False)
-    if session.in_transaction():  # the session has its connection already
-        return await _run(await session.connection(), query, values, owned=False)
+        connection = cast(AsyncConnection, session.bind)
+        return await _run(connection, query, values, owned=False, rows=rows)
     async with engine.connect() as connection:
-        return await _run(connection, query, values, owned=True)
+        return await _run(connection, query, values, owned=True, rows=rows)
 
 
 async def _run(
-    connection: AsyncConnection, query: DriverQuery, values: Mapping[str, Any], *, owned: bool
-) -> list[Row]:
+    connection: AsyncConnection,
+    query: DriverQuery,
+    values: Mapping[str, Any],
+    *,
+    owned: bool,
+    rows: bool,
+    begin: bool = False,
+) -> Any:
     raw = await connection.get_raw_connection()
     driver = cast(asyncpg.Connection, raw.driver_connection)
+    run = driver.fetch if rows else driver.execute
     try:
-        return cast(list[Row], await driver.fetch(query.sql, *query.arguments(values)))
+        if begin:
+            await _begin(raw.dbapi_connection)
+        return await run(query.sql, *query.arguments(values))
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(query.sql, None, exc, hide_parameters=True) from exc
     except _DRIVER_ERRORS as exc:
         lost = isinstance(exc, _LOST)
         if lost:
@@ -114,6 +135,21 @@ async def _run(
         # Cut off mid-statement: what the server sends next would confuse the next borrower.
         if owned:
             await connection.invalidate()
+        raise
+
+
+async def _begin(adapted: Any) -> None:
+    """Begin the transaction on the server if it has not begun. SQLAlchemy's asyncpg adapter
+    sends BEGIN only before its own first statement: a statement run here first would
+    otherwise commit on its own, outside the request's transaction. (`_transaction` is the
+    adapter's own state; tests fail if it is renamed.)"""
+    if adapted._transaction is not None:
+        return
+    try:
+        await adapted._start_transaction()
+    except Exception as exc:  # the adapter wraps asyncpg's error: handle asyncpg's own
+        if isinstance(exc.__cause__, _DRIVER_ERRORS):
+            raise exc.__cause__ from None
         raise
 
 

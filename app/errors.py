@@ -116,7 +116,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, IntegrityError):  # registered for this type only
         raise exc
-    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    # asyncpg's error: as SQLAlchemy's adapter wraps it, or as app/driver.py passes it on.
+    driver_error = getattr(exc.orig, "__cause__", None) or exc.orig
+    constraint = getattr(driver_error, "constraint_name", None)
     detail = _CONSTRAINT_MESSAGES.get(constraint or "", "The change conflicts with existing data.")
     _log.info("integrity conflict", constraint=constraint)
     return _problem(request, 409, "Conflict", PROBLEM_BASE + "conflict", detail=detail)

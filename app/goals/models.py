@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -71,6 +71,23 @@ class Goal(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class GoalFacts(NamedTuple):
+    """The columns the rules about progress read, loaded without the unit of work: recording
+    progress never edits these (see `GoalRepository.facts`)."""
+
+    id: uuid.UUID
+    org_id: str
+    client_id: uuid.UUID
+    created_at: datetime
+    lifecycle_status: str
+    measure: dict[str, Any] | None
+    gas_levels: dict[str, Any] | None
+    start_date: date | None
+    target_date: date | None
+    achievement_status: str | None
+    achievement_status_source: str | None
 
 
 class GoalRevision(IdMixin, Base):

@@ -17,7 +17,7 @@ from app.auth.caller import Caller, Role
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, UUIDS
 from app.driver import DriverQuery, Row, fetch, fetch_one
-from app.goals.models import Goal, GoalRevision
+from app.goals.models import Goal, GoalFacts, GoalRevision
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,18 @@ def _by_id_query(role: Role) -> DriverQuery:
 
 
 @cache
+def _facts_query(role: Role) -> DriverQuery:
+    columns = (getattr(Goal, name) for name in GoalFacts._fields)
+    return DriverQuery(
+        select(*columns).where(
+            Goal.org_id == CALLER_ORG,
+            visible_client_clause(role, Goal.client_id),
+            Goal.id == bindparam("goal_id"),
+        )
+    )
+
+
+@cache
 def _search_query(role: Role, shape: frozenset[str]) -> DriverQuery:
     return DriverQuery(_search(role, shape))
 
@@ -102,6 +114,11 @@ class GoalRepository:
         """The goal's columns, for reading only (see app/driver.py)."""
         values = {**self.scope, "goal_id": goal_id}
         return await fetch_one(self.session, _by_id_query(self.caller.role), values)
+
+    async def facts(self, goal_id: uuid.UUID) -> GoalFacts | None:
+        values = {**self.scope, "goal_id": goal_id}
+        row = await fetch_one(self.session, _facts_query(self.caller.role), values)
+        return None if row is None else GoalFacts._make(row.values())
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
@@ -144,14 +161,15 @@ class GoalRepository:
             statement = statement.where(GoalRevision.id > after)
         return (await self.session.scalars(statement)).all()
 
-    async def set_derived_achievement(self, goal: Goal, status: str) -> None:
+    async def set_derived_achievement(self, goal: Goal | GoalFacts, status: str) -> None:
         """Write the derived status without touching `version`: progress being recorded must
         not make a clinician's pending `If-Match` edit fail."""
         await self.session.execute(
             _SET_DERIVED_ACHIEVEMENT, {**self.scope, "goal_id": goal.id, "derived_status": status}
         )
-        set_committed_value(goal, "achievement_status", status)
-        set_committed_value(goal, "achievement_status_source", "derived")
+        if isinstance(goal, Goal):  # loaded in the session: keep it in step with its row
+            set_committed_value(goal, "achievement_status", status)
+            set_committed_value(goal, "achievement_status_source", "derived")
 
     async def open_goals(self, client_id: uuid.UUID, statuses: Sequence[str]) -> Sequence[Goal]:
         values = {**self.scope, "client_id": client_id, "statuses": list(statuses)}

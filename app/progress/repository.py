@@ -7,7 +7,7 @@ queries whether the client has one goal or fifty.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -30,14 +30,20 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.schema import (
+    CallableColumnDefault,
+    DefaultGenerator,
+    ScalarElementColumnDefault,
+)
 
 from app.auth.caller import Caller
 from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
-from app.driver import DriverQuery, fetch
+from app.driver import DriverQuery, execute, fetch
 from app.progress.models import ProgressEvent
 from app.progress.summary import Point
 from app.steps.models import ActionStep
@@ -109,15 +115,15 @@ class ProgressRepository:
 
     async def append(self, event: ProgressEvent) -> None:
         """INSERT the new event without the unit of work (events are written once). The
-        columns it leaves unset take their defaults, which are copied back onto `event`."""
-        given = {
-            column.key: value
-            for column in _EVENT_COLUMNS
-            if (value := getattr(event, column.key)) is not None
-        }
-        result = await self.session.execute(_INSERT_EVENT, given)
-        for key, value in zip(result.keys(), result.one(), strict=True):
-            setattr(event, key, value)
+        columns it leaves unset take their defaults here, as a flush would give them."""
+        values = {}
+        for column in _EVENT_COLUMNS:
+            value = getattr(event, column.key)
+            if value is None and column.key in _EVENT_DEFAULTS:
+                value = _EVENT_DEFAULTS[column.key]()
+                setattr(event, column.key, value)
+            values[column.key] = value
+        await execute(self.session, _INSERT_EVENT, values)
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -227,9 +233,24 @@ _MEASUREMENTS = _measurements()
 # Hundreds of points per client at a million events: asyncpg decodes the arrays in C.
 _MEASUREMENTS_QUERY = DriverQuery(_MEASUREMENTS)
 _EVENT_COLUMNS = cast(Table, ProgressEvent.__table__).columns
-_INSERT_EVENT = insert(cast(Table, ProgressEvent.__table__)).returning(
-    *(column for column in _EVENT_COLUMNS if column.default is not None)
-)
+_INSERT_EVENT = DriverQuery(insert(cast(Table, ProgressEvent.__table__)))
+
+
+def _python_default(default: DefaultGenerator) -> Callable[[], Any]:
+    """What SQLAlchemy would call for an unset column's default (it passes an execution
+    context, which none of ours reads)."""
+    if isinstance(default, CallableColumnDefault):
+        return lambda: default.arg(cast(ExecutionContext, None))
+    if isinstance(default, ScalarElementColumnDefault):
+        return lambda: default.arg
+    raise TypeError(f"Unsupported column default: {default!r}")
+
+
+_EVENT_DEFAULTS = {
+    column.key: _python_default(column.default)
+    for column in _EVENT_COLUMNS
+    if column.default is not None
+}
 _TALLIES = select(
     _GOAL.c.id.label("goal_id"),
     select(func.count()).where(*_recorded_of_goal()).scalar_subquery().label("events"),

@@ -14,7 +14,7 @@ from app.clients.service import ClientService
 from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.lifecycle import LifecycleStatus
-from app.goals.models import Goal
+from app.goals.models import Goal, GoalFacts
 from app.goals.service import GoalService
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
@@ -73,7 +73,7 @@ class ProgressService:
         self.summaries = SummaryService(session, caller)
 
     async def record(self, goal_id: uuid.UUID, data: EventCreate) -> ProgressEvent:
-        goal = await self.goals.get(goal_id)
+        goal = await self.goals.facts(goal_id)
         self._check_open(goal)
         if data.achievement_status is not None and not self.caller.is_staff:
             raise Forbidden("Only clinicians may record an achievement status.")
@@ -207,21 +207,23 @@ class ProgressService:
         ]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
-    async def _append(self, goal: Goal, *, reason: str, **fields: Any) -> ProgressEvent:
+    async def _append(self, goal: Goal | GoalFacts, *, reason: str, **fields: Any) -> ProgressEvent:
         event = self._event(goal, **fields)
         await self.events.append(event)
         await self._judge(goal, fields.get("achievement_status"), reason=reason)
         return event
 
-    async def _judge(self, goal: Goal, status: str | None, *, reason: str) -> None:
+    async def _judge(self, goal: Goal | GoalFacts, status: str | None, *, reason: str) -> None:
         """A clinician's achievement status sent with progress becomes the goal's; without
         one, the derived status follows the new progress."""
         if status is not None:
+            if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
+                goal = await self.goals.get(goal.id)
             await self.goals.set_achievement_status(goal, status, reason=reason)
         else:
             await self.summaries.refresh_achievement(goal)
 
-    def _event(self, goal: Goal, **fields: Any) -> ProgressEvent:
+    def _event(self, goal: Goal | GoalFacts, **fields: Any) -> ProgressEvent:
         return ProgressEvent(
             id=new_id(),
             org_id=goal.org_id,
@@ -233,14 +235,17 @@ class ProgressService:
         )
 
     @staticmethod
-    def _check_open(goal: Goal) -> None:
+    def _check_open(goal: Goal | GoalFacts) -> None:
         if LifecycleStatus(goal.lifecycle_status) in CLOSED:
             raise Conflict(
                 f"The goal is {goal.lifecycle_status}; progress can no longer be recorded on it."
             )
 
     def _check_time(
-        self, goal: Goal, occurred_at: datetime | None, at: tuple[str | int, ...] = ("body",)
+        self,
+        goal: Goal | GoalFacts,
+        occurred_at: datetime | None,
+        at: tuple[str | int, ...] = ("body",),
     ) -> datetime:
         now = datetime.now(UTC)
         if occurred_at is None:
@@ -260,7 +265,7 @@ class ProgressService:
         return occurred_at
 
     @staticmethod
-    def _check_kind(goal: Goal, data: EventCreate) -> None:
+    def _check_kind(goal: Goal | GoalFacts, data: EventCreate) -> None:
         if data.kind == "measurement" and data.value is None:
             raise invalid("value", "A measurement needs a value.")
         if data.kind != "measurement" and data.value is not None:
@@ -273,7 +278,7 @@ class ProgressService:
 
     @staticmethod
     def _check_fits(
-        goal: Goal,
+        goal: Goal | GoalFacts,
         value: float | None,
         gas_level: int | None,
         at: tuple[str | int, ...] = ("body",),

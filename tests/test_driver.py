@@ -1,5 +1,6 @@
-"""Goal reads run on the driver (app/driver.py): the same answers as through the ORM, and the
-same faults: a lost connection or a statement timeout is a 503, and the pool recovers."""
+"""Hot statements run on the driver (app/driver.py): the same answers as through the ORM, the
+same faults (a lost connection or a statement timeout is a 503, and the pool recovers), and in
+a change, the same transaction: all of the request's statements commit, or none."""
 
 from __future__ import annotations
 
@@ -53,6 +54,27 @@ async def test_a_driver_read_on_a_lost_connection_is_a_503_and_the_next_read_rec
         assert (await alice.get(f"/v1/goals/{goal['id']}")).status_code == 200
 
 
+async def test_a_change_on_a_lost_connection_is_a_503_and_the_next_change_recovers(
+    app: FastAPI, settings: Settings
+) -> None:
+    """Recording progress begins its transaction on the driver (its first statement is the
+    goal's facts): a connection lost before BEGIN is a 503 too, and is dropped."""
+    async with production_app(settings, db_pool_size=1, db_max_overflow=0) as (service, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        goal = await api.goal(alice, (await api.client(alice))["id"])
+        async with service.state.engine.connect() as pooled:
+            backend = await pooled.scalar(text("SELECT pg_backend_pid()"))
+        async with app.state.engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        events = f"/v1/goals/{goal['id']}/progress-events"
+        lost = await alice.post(events, json={"kind": "measurement", "value": 2})
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["Retry-After"]
+        recorded = await alice.post(events, json={"kind": "measurement", "value": 2})
+        assert recorded.status_code == 201, recorded.text
+        assert len((await alice.get(events)).json()["items"]) == 1
+
+
 async def test_a_driver_read_past_the_statement_timeout_is_a_503(
     app: FastAPI, settings: Settings
 ) -> None:
@@ -94,3 +116,33 @@ async def test_a_read_request_never_holds_two_connections(settings: Settings) ->
         page = await alice.get("/v1/goals", params={"client_id": empty["id"]})
         assert page.status_code == 200, page.text
         assert page.json()["items"] == []
+
+
+async def test_a_change_that_fails_after_its_driver_statements_leaves_nothing_behind(
+    app: FastAPI, settings: Settings
+) -> None:
+    """Recording progress reads the goal and inserts the event on the driver, then updates the
+    goal's derived status through SQLAlchemy. Held up there past the statement timeout, the
+    request fails, and the event must go with it: the driver's statements ran inside the
+    request's transaction, not each committed on its own."""
+    async with production_app(settings, db_statement_timeout_ms=300) as (_, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        goal = await api.goal(alice, (await api.client(alice))["id"])
+        events = f"/v1/goals/{goal['id']}/progress-events"
+        async with app.state.engine.connect() as holder:
+            transaction = await holder.begin()
+            # Not the key: the event's foreign key check may pass, the goal's update may not.
+            await holder.execute(
+                text("SELECT 1 FROM goals WHERE id = :id FOR NO KEY UPDATE"), {"id": goal["id"]}
+            )
+            failed = await alice.post(events, json={"kind": "measurement", "value": 4})
+            await transaction.rollback()
+        assert failed.status_code == 503, failed.text
+        listed = await alice.get(events)
+        assert listed.status_code == 200
+        assert listed.json()["items"] == []
+        recorded = await alice.post(events, json={"kind": "measurement", "value": 4})
+        assert recorded.status_code == 201, recorded.text
+        assert [item["id"] for item in (await alice.get(events)).json()["items"]] == [
+            recorded.json()["id"]
+        ]
