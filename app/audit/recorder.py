@@ -13,13 +13,13 @@ from typing import Any, cast
 import structlog
 from fastapi import Request, Response
 from sqlalchemy import Table, insert
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.audit.writer import AuditWriter
 from app.auth.caller import Caller, Role
 from app.db import new_id, utcnow
+from app.driver import DriverQuery, execute
 from app.errors import status_of
 from app.idempotency.service import Replay
 
@@ -92,8 +92,8 @@ def _actor_type(caller: Caller | None) -> str:
     return "integration" if caller.role is Role.INTEGRATION else "user"
 
 
-async def _row(request: Request, status: int, response: Response | None) -> tuple[Any, ...]:
-    """The audit row's values, in `COLUMNS` order."""
+async def _row(request: Request, status: int, response: Response | None) -> dict[str, Any]:
+    """The audit row's values by column."""
     caller: Caller | None = getattr(request.state, "caller", None)
     kind, identifier = _resource(request, response)
     values = {
@@ -112,34 +112,28 @@ async def _row(request: Request, status: int, response: Response | None) -> tupl
         "request_id": getattr(request.state, "request_id", None),
         "changed_fields": await _changed_fields(request),
     }
-    return tuple(values[column] for column in COLUMNS)
+    return values
 
 
 async def record_success(request: Request, session: AsyncSession, response: Response) -> None:
     """A change's record, in the change's own transaction: both commit, or neither."""
-    await _insert(session, await _row(request, response.status_code, response))
+    await execute(session, AUDIT_QUERY, await _row(request, response.status_code, response))
 
 
 async def record_read(request: Request, response: Response) -> None:
     """A read's record, committed with other reads' (app/audit/writer.py) before it answers."""
     writer: AuditWriter = request.app.state.audit_writer
-    await writer.write(await _row(request, response.status_code, response))
+    await writer.write(
+        tuple(AUDIT_QUERY.arguments(await _row(request, response.status_code, response)))
+    )
 
 
-# Every read is audited, so this INSERT is on every request's path: compiled once here, it runs
-# as driver SQL with positional values (no per-call compilation or cache lookup), still through
-# SQLAlchemy's connection so that its errors are the usual DBAPIError (503 when transient).
-_COMPILED = insert(cast(Table, AuditEvent.__table__)).compile(
-    dialect=asyncpg_dialect()  # type: ignore[no-untyped-call]
-)
-INSERT_AUDIT = str(_COMPILED)
-COLUMNS = tuple(_COMPILED.positiontup or ())
-
-
-async def _insert(session: AsyncSession, row: tuple[Any, ...]) -> None:
-    """Inside the session's transaction, on its connection."""
-    connection = await session.connection()
-    await connection.exec_driver_sql(INSERT_AUDIT, row)
+# Every request is audited, so this INSERT is on every request's path: compiled once, it runs
+# on the driver (app/driver.py) with positional values; read audit rows go in batches of
+# those values (app/audit/writer.py).
+AUDIT_QUERY = DriverQuery(insert(cast(Table, AuditEvent.__table__)))
+INSERT_AUDIT = AUDIT_QUERY.sql
+COLUMNS = AUDIT_QUERY.names
 
 
 async def record_failure(request: Request, exc: Exception) -> None:
@@ -154,7 +148,7 @@ async def record_failure(request: Request, exc: Exception) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
         async with sessionmaker() as session:
-            await _insert(session, await _row(request, status, replayed))
+            await execute(session, AUDIT_QUERY, await _row(request, status, replayed))
             await session.commit()
     except Exception as failure:  # the original error matters more than its audit record
         _log.error("audit record failed", error=type(failure).__name__)
