@@ -45,7 +45,7 @@ from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
 from app.driver import DriverQuery, execute, fetch
 from app.progress.models import ProgressEvent
-from app.progress.summary import Point
+from app.progress.summary import Point, points
 from app.steps.models import ActionStep
 
 RECORDED = "recorded"
@@ -139,7 +139,7 @@ class ProgressRepository:
         were, oldest first. Both parts walk the (goal, time) index: the window by range, the
         latest two backwards from the newest event until two measurements are found."""
         rows = await fetch(self.session, _MEASUREMENTS_QUERY, self._of(goal_ids, since=since))
-        return {row["goal_id"]: list(map(Point, row["times"], row["values"])) for row in rows}
+        return {row["goal_id"]: points(row["times"], row["values"]) for row in rows}
 
     async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
         """Counts and latest facts for each goal, in one query."""

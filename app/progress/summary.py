@@ -18,6 +18,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel
@@ -85,6 +87,15 @@ class Point(NamedTuple):
 
     at: datetime  # timezone-aware UTC
     value: float
+
+
+_AT = itemgetter(0)  # a Point's `at`, as a sort key without a Python call per point
+
+
+def points(times: Iterable[datetime], values: Iterable[float]) -> list[Point]:
+    """Points from parallel columns. `tuple.__new__` builds each in C: `Point(at, value)`
+    runs the named tuple's Python `__new__` once per point."""
+    return list(map(tuple.__new__, repeat(Point), zip(times, values, strict=True)))
 
 
 class Trend(BaseModel):
@@ -235,19 +246,19 @@ def _weeks_between(earlier: datetime, later: datetime) -> float:
 def _recent(points: Sequence[Point], now: datetime) -> list[Point]:
     """Points inside the trend window, oldest first. Future-dated points are left out."""
     since = now - TREND_WINDOW
-    return sorted((p for p in points if since <= p.at <= now), key=lambda p: p.at)
+    return sorted((p for p in points if since <= p.at <= now), key=_AT)
 
 
 def _fit(points: Sequence[Point]) -> _Line | None:
-    """Ordinary least squares; None for fewer than two points or less than MIN_TREND_SPAN
-    between the first and the last."""
+    """Ordinary least squares over points in time order (as `_recent` gives them); None for
+    fewer than two points or less than MIN_TREND_SPAN between the first and the last."""
     if len(points) < 2:
         return None
-    origin = min(p.at for p in points)
-    if max(p.at for p in points) - origin < MIN_TREND_SPAN:
+    origin = points[0].at
+    if points[-1].at - origin < MIN_TREND_SPAN:
         return None
-    xs = [_weeks_between(origin, p.at) for p in points]
-    ys = [p.value for p in points]
+    xs = [(at - origin) / _WEEK for at, _ in points]
+    ys = [value for _, value in points]
     # Plain sums: with absurd values they overflow to inf/nan instead of raising like fsum.
     mean_x = sum(xs) / len(xs)
     mean_y = sum(ys) / len(ys)
@@ -309,7 +320,7 @@ def projected_achievement_date(
     """
     if not points:
         return None
-    ordered = sorted(points, key=lambda p: p.at)
+    ordered = sorted(points, key=_AT)
     return _projection(measure, ordered, _fit(_recent(ordered, now)), now)
 
 
@@ -492,7 +503,7 @@ def _fitted(
 ) -> tuple[list[Point], _Line | None, Trend | None]:
     """The points in time order, their line over the trend window (one fit serves the trend
     and the projection) and the trend it shows."""
-    ordered = sorted(measurements, key=lambda p: p.at)
+    ordered = sorted(measurements, key=_AT)
     line = _fit(_recent(ordered, now))
     return ordered, line, _trend(measure, line) if measure is not None else None
 
