@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -44,9 +43,11 @@ READ_FIELDS = tuple(name for name in GoalRead.model_fields if name != "smart")
 
 
 @lru_cache(maxsize=1024)
-def _stored_goal_report(fields: tuple[Any, ...], measure_json: str, on: date) -> SmartReport:
+def _stored_goal_report(
+    fields: tuple[Any, ...], measure: tuple[tuple[str, Any], ...] | None, on: date
+) -> SmartReport:
     goal = dict(zip(SMART_FIELDS, fields, strict=True))
-    return evaluate_goal({**goal, "measure": json.loads(measure_json)}, on)
+    return evaluate_goal({**goal, "measure": None if measure is None else dict(measure)}, on)
 
 
 def to_read(goal: Goal) -> GoalRead:
@@ -58,9 +59,10 @@ def row_to_read(row: Row) -> GoalRead:
     reads are of goals that have not changed since the last read: it is kept per those fields
     (a page of goals would otherwise work out twenty)."""
     fields = {name: row[name] for name in READ_FIELDS}
+    measure = fields["measure"]  # flat (see `Measure`): its items make a hashable key
     fields["smart"] = _stored_goal_report(
         tuple(fields[name] for name in SMART_FIELDS),
-        json.dumps(fields["measure"], sort_keys=True),
+        None if measure is None else tuple(sorted(measure.items())),
         today(),
     )
     return GoalRead.model_validate(fields)
