@@ -68,8 +68,13 @@ def _resource(request: Request, response: Response | None) -> tuple[str | None, 
             break
     operation = getattr(request.scope.get("route"), "name", "")
     if response is not None and response.status_code in (200, 201) and operation in CREATED:
-        try:
-            identifier = str(json.loads(bytes(response.body))["id"])
+        location = response.headers.get("location")
+        try:  # the new record's address names it; else its body does
+            identifier = (
+                location.rsplit("/", 1)[1]
+                if location
+                else str(json.loads(bytes(response.body))["id"])
+            )
             kind = CREATED[operation]
         except (ValueError, KeyError, TypeError):
             pass
@@ -79,8 +84,8 @@ def _resource(request: Request, response: Response | None) -> tuple[str | None, 
 async def _changed_fields(request: Request) -> list[str]:
     if request.method not in ("POST", "PUT", "PATCH"):
         return []
-    try:
-        body: Any = json.loads(await request.body() or b"null")
+    try:  # parsed once: FastAPI keeps what it parsed on the request
+        body: Any = await request.json() if await request.body() else None
     except Exception:  # an unreadable or cut-off body has no field names to record
         return []
     return sorted(str(key)[:64] for key in body)[:50] if isinstance(body, dict) else []
