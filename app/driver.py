@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import ARRAY, ClauseElement, String, Uuid
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -29,7 +30,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
-from app.db import DRIVER_ENGINE, ReadSession
+from app.db import DRIVER_ENGINE, ReadOnlyViolation, ReadSession
 
 Row = Mapping[str, Any]
 # Errors after which the connection cannot be trusted again: the pool must drop it. (On a
@@ -54,12 +55,11 @@ class DriverQuery:
     parameters SQLAlchemy would have to convert are refused here, when the query is built.
     """
 
-    __slots__ = ("defaults", "names", "sql", "statement")
+    __slots__ = ("defaults", "names", "sql")
 
     def __init__(self, statement: ClauseElement) -> None:
         dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        self.statement = statement
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
         self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
@@ -86,16 +86,20 @@ async def fetch(session: AsyncSession, query: DriverQuery, values: Mapping[str, 
 
 
 async def execute(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> None:
-    """Run `query` for its effect: in a change's transaction, a write."""
+    """Run `query` for its effect: a write, so only in a change's transaction (a read's would
+    commit at once, on its own; see `ReadSession`)."""
+    if isinstance(session.sync_session, ReadSession):
+        raise ReadOnlyViolation("A read request tried to run a write statement.")
     await _on_session(session, query, values, rows=False)
 
 
 async def _on_session(
     session: AsyncSession, query: DriverQuery, values: Mapping[str, Any], *, rows: bool
 ) -> Any:
-    """A read request never holds two connections at once (requests holding one while waiting
-    for a second can take the whole pool and wait on each other): the statement runs on the
-    session's connection when it has one, else on one borrowed for this statement alone."""
+    """Where `query` runs. In a change: on the session's connection, inside its transaction.
+    In a read, which never holds two connections at once (requests holding one while waiting
+    for a second can take the whole pool and wait on each other): on the session's connection
+    when it has one, else on one borrowed for this statement alone."""
     engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
     if not isinstance(session.sync_session, ReadSession):  # a change: inside its transaction
         connection = await session.connection()
@@ -158,6 +162,12 @@ async def _run(
         raise DBAPIError(
             query.sql, None, exc, hide_parameters=True, connection_invalidated=connection_lost
         ) from exc
+
+
+# `_begin` relies on the adapter's own transaction state; a SQLAlchemy that renamed it must
+# fail here, at start-up, not on every write.
+if not hasattr(AsyncAdapt_asyncpg_connection, "_start_transaction"):
+    raise ImportError("SQLAlchemy's asyncpg adapter no longer has _start_transaction")
 
 
 async def _begin(adapted: Any) -> None:

@@ -166,7 +166,8 @@ async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, st
               "goal_id": uuid.UUID(goal_ids[0]), "goal_ids": [uuid.UUID(g) for g in goal_ids],
               "since": datetime.now(UTC) - timedelta(weeks=8), "limit": 21}  # fmt: skip
     # The plans the service runs: prepared statements, planned as its connections plan them.
-    plan_cache_mode = Settings.model_fields["db_plan_cache_mode"].default
+    default = Settings.model_fields["db_plan_cache_mode"].default
+    plan_cache_mode = os.environ.get("DB_PLAN_CACHE_MODE", default)
     connection = await asyncpg.connect(
         plain(url), server_settings={"plan_cache_mode": plan_cache_mode}
     )

@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.config import Settings
-from app.driver import DriverQuery
+from app.db import ReadOnlyViolation
+from app.driver import DriverQuery, execute
 from app.goals.models import Goal
 from tests.api import Api, production_app
 
@@ -166,3 +167,11 @@ async def test_a_read_gives_its_connection_back_whether_it_answers_or_fails(
         found = await alice.get(f"/v1/goals/{goal['id']}/revisions")  # ORM, answered
         assert found.status_code == 200
         assert pool.checkedout() == 0
+
+
+async def test_a_read_session_refuses_a_driver_write(app: FastAPI) -> None:
+    """On a read's session a write would commit at once, on its own: refused instead."""
+    write = DriverQuery(text("SELECT 1").columns())  # any statement: it must not run
+    async with app.state.read_sessionmaker() as session:
+        with pytest.raises(ReadOnlyViolation):
+            await execute(session, write, {})

@@ -8,6 +8,7 @@ attempts are on the record too.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, cast
 
 import structlog
@@ -68,16 +69,15 @@ def _resource(request: Request, response: Response | None) -> tuple[str | None, 
             break
     operation = getattr(request.scope.get("route"), "name", "")
     if response is not None and response.status_code in (200, 201) and operation in CREATED:
-        location = response.headers.get("location")
+        location = response.headers.get("location", "")
         try:  # the new record's address names it; else its body does
-            identifier = (
-                location.rsplit("/", 1)[1]
-                if location
-                else str(json.loads(bytes(response.body))["id"])
-            )
-            kind = CREATED[operation]
-        except (ValueError, KeyError, TypeError):
-            pass
+            identifier = str(uuid.UUID(location.rsplit("/", 1)[-1]))
+        except ValueError:
+            try:
+                identifier = str(json.loads(bytes(response.body))["id"])
+            except (ValueError, KeyError, TypeError):
+                return kind, identifier
+        kind = CREATED[operation]
     return kind, identifier
 
 

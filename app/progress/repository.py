@@ -251,6 +251,9 @@ _EVENT_DEFAULTS = {
     for column in _EVENT_COLUMNS
     if column.default is not None
 }
+# The INSERT names every column, so a server-side default would never apply: NULL instead.
+if any(column.server_default is not None for column in _EVENT_COLUMNS):
+    raise RuntimeError("progress_events has a server default; append() would write NULL there")
 _TALLIES = select(
     _GOAL.c.id.label("goal_id"),
     select(func.count()).where(*_recorded_of_goal()).scalar_subquery().label("events"),

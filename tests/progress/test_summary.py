@@ -15,11 +15,14 @@ from app.progress.summary import (
     HABIT_DECIMALS,
     HABIT_HALF_LIFE_DAYS,
     HABIT_WEEK_DAYS,
+    TREND_WINDOW,
     MeasureSpec,
     Point,
     ProgressSummary,
     StepsSummary,
     Trend,
+    _fit,
+    _recent,
     expected_value,
     gas_t_score,
     habit_strength,
@@ -630,3 +633,41 @@ def test_status_from_measurements_alone_is_the_summarys(
     )
     alone = status_from_measurements(measure=measure, measurements=points, **dates)
     assert alone == summary.achievement_status
+
+
+def _loop_fit(points: list[Point]) -> tuple[float, float, float] | None:
+    """The textbook least squares, one Python loop per sum: what `_fit` must equal exactly
+    (it maps C functions over the points instead, in the same order of operations)."""
+    if len(points) < 2 or points[-1].at - points[0].at < timedelta(days=1):
+        return None
+    xs = [(p.at - points[0].at) / timedelta(weeks=1) for p in points]
+    ys = [p.value for p in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) * (x - mean_x) for x in xs)
+    if sxx == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    if not (math.isfinite(slope) and math.isfinite(mean_y)):
+        return None
+    return mean_x, mean_y, slope
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), now=MOMENTS)
+def test_the_fit_equals_the_textbook_loop_to_the_last_bit(
+    data: st.DataObject, now: datetime
+) -> None:
+    points = _recent(data.draw(recent_points(now, st.one_of(BOUNDED, FINITE))), now)
+    line = _fit(points)
+    expected = _loop_fit(points)
+    assert (line is None) == (expected is None)
+    if line is not None and expected is not None:
+        assert (line.mean_x, line.mean_y, line.slope) == expected
+
+
+def test_the_trend_window_includes_both_ends_and_sorts_what_it_keeps() -> None:
+    start = NOW - TREND_WINDOW
+    inside = [Point(NOW, 3), Point(start, 1), Point(NOW - timedelta(days=3), 2)]
+    outside = [Point(start - timedelta(microseconds=1), 9), Point(NOW + timedelta(seconds=1), 9)]
+    assert _recent([*outside, *inside], NOW) == sorted(inside, key=lambda p: p.at)
+    assert _recent([], NOW) == []
