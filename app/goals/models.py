@@ -90,6 +90,10 @@ class GoalFacts(NamedTuple):
     achievement_status_source: str | None
 
 
+# A goal as the rules about progress read it: loaded to edit, or only its facts.
+GoalView = Goal | GoalFacts
+
+
 class GoalRevision(IdMixin, Base):
     """One recorded change of a goal: who, when, which fields from what to what, and why."""
 

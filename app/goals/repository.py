@@ -17,7 +17,7 @@ from app.auth.caller import Caller, Role
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, UUIDS
 from app.driver import DriverQuery, Row, fetch, fetch_one
-from app.goals.models import Goal, GoalFacts, GoalRevision
+from app.goals.models import Goal, GoalFacts, GoalRevision, GoalView
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,7 @@ class GoalRepository:
             statement = statement.where(GoalRevision.id > after)
         return (await self.session.scalars(statement)).all()
 
-    async def set_derived_achievement(self, goal: Goal | GoalFacts, status: str) -> None:
+    async def set_derived_achievement(self, goal: GoalView, status: str) -> None:
         """Write the derived status without touching `version`: progress being recorded must
         not make a clinician's pending `If-Match` edit fail."""
         await self.session.execute(

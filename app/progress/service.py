@@ -14,7 +14,7 @@ from app.clients.service import ClientService
 from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.lifecycle import LifecycleStatus
-from app.goals.models import Goal, GoalFacts
+from app.goals.models import Goal, GoalFacts, GoalView
 from app.goals.service import GoalService
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
@@ -207,13 +207,13 @@ class ProgressService:
         ]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
-    async def _append(self, goal: Goal | GoalFacts, *, reason: str, **fields: Any) -> ProgressEvent:
+    async def _append(self, goal: GoalView, *, reason: str, **fields: Any) -> ProgressEvent:
         event = self._event(goal, **fields)
         await self.events.append(event)
         await self._judge(goal, fields.get("achievement_status"), reason=reason)
         return event
 
-    async def _judge(self, goal: Goal | GoalFacts, status: str | None, *, reason: str) -> None:
+    async def _judge(self, goal: GoalView, status: str | None, *, reason: str) -> None:
         """A clinician's achievement status sent with progress becomes the goal's; without
         one, the derived status follows the new progress."""
         if status is not None:
@@ -223,7 +223,7 @@ class ProgressService:
         else:
             await self.summaries.refresh_achievement(goal)
 
-    def _event(self, goal: Goal | GoalFacts, **fields: Any) -> ProgressEvent:
+    def _event(self, goal: GoalView, **fields: Any) -> ProgressEvent:
         return ProgressEvent(
             id=new_id(),
             org_id=goal.org_id,
@@ -235,7 +235,7 @@ class ProgressService:
         )
 
     @staticmethod
-    def _check_open(goal: Goal | GoalFacts) -> None:
+    def _check_open(goal: GoalView) -> None:
         if LifecycleStatus(goal.lifecycle_status) in CLOSED:
             raise Conflict(
                 f"The goal is {goal.lifecycle_status}; progress can no longer be recorded on it."
@@ -243,7 +243,7 @@ class ProgressService:
 
     def _check_time(
         self,
-        goal: Goal | GoalFacts,
+        goal: GoalView,
         occurred_at: datetime | None,
         at: tuple[str | int, ...] = ("body",),
     ) -> datetime:
@@ -265,7 +265,7 @@ class ProgressService:
         return occurred_at
 
     @staticmethod
-    def _check_kind(goal: Goal | GoalFacts, data: EventCreate) -> None:
+    def _check_kind(goal: GoalView, data: EventCreate) -> None:
         if data.kind == "measurement" and data.value is None:
             raise invalid("value", "A measurement needs a value.")
         if data.kind != "measurement" and data.value is not None:
@@ -278,7 +278,7 @@ class ProgressService:
 
     @staticmethod
     def _check_fits(
-        goal: Goal | GoalFacts,
+        goal: GoalView,
         value: float | None,
         gas_level: int | None,
         at: tuple[str | int, ...] = ("body",),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
-from app.goals.models import Goal, GoalFacts
+from app.goals.models import Goal, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.repository import GoalTallies, ProgressRepository
 from app.progress.summary import (
@@ -31,7 +31,7 @@ from app.progress.summary import (
 HABIT_WINDOW = timedelta(days=180)
 
 
-def measure_spec(goal: Goal | GoalFacts) -> MeasureSpec | None:
+def measure_spec(goal: GoalView) -> MeasureSpec | None:
     measure = goal.measure
     if not measure:
         return None
@@ -118,7 +118,7 @@ class SummaryService:
             )
         return result
 
-    async def refresh_achievement(self, goal: Goal | GoalFacts) -> None:
+    async def refresh_achievement(self, goal: GoalView) -> None:
         """Keep a goal's derived achievement status current after progress changes, unless a
         clinician has set it. Not an edit by a person: no revision, no version bump. Only the
         measurements decide it: one query, where a whole summary takes three."""
