@@ -63,14 +63,9 @@ def _by_id_query(role: Role) -> DriverQuery:
 
 @cache
 def _facts_query(role: Role) -> DriverQuery:
+    """`_by_id`, scoping and all, for the `GoalFacts` columns only."""
     columns = (getattr(Goal, name) for name in GoalFacts._fields)
-    return DriverQuery(
-        select(*columns).where(
-            Goal.org_id == CALLER_ORG,
-            visible_client_clause(role, Goal.client_id),
-            Goal.id == bindparam("goal_id"),
-        )
-    )
+    return DriverQuery(_by_id(role, for_update=False).with_only_columns(*columns))
 
 
 @cache
