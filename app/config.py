@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default="600/minute",
         description="Requests per caller (the `limits` notation, e.g. 100/second;1000/hour).",
     )
+    failed_auth_limit: str = Field(
+        default="20/minute",
+        description="Rejected credentials per client address before it gets 429 (`limits` "
+        "notation).",
+    )
     progress_backdate_days: int = Field(
         default=30, ge=0, description="How long before a goal existed progress may be dated."
     )

@@ -101,6 +101,9 @@ def settings(migrated_database: str) -> Settings:
         jwt_secret=TEST_JWT_SECRET,
         log_level="WARNING",
         rate_limit="100000/minute",
+        # Every test request comes from one address, and many send bad credentials on
+        # purpose; tests/test_limits.py checks the budget with its own app.
+        failed_auth_limit="100000/minute",
     )
 
 

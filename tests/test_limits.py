@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.config import Settings
@@ -94,3 +95,44 @@ async def test_a_request_is_authenticated_and_counted_once(strict_api: Api) -> N
         for i in range(6)
     ]
     assert statuses == [422] * 5 + [429]
+
+
+@pytest.fixture
+async def guarded_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings.model_copy(update={"failed_auth_limit": "3/minute"}))
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def guarded_api(guarded_app: FastAPI, settings: Settings) -> AsyncIterator[Api]:
+    async with AsyncClient(
+        transport=ASGITransport(app=guarded_app), base_url="http://test"
+    ) as http:
+        yield Api(http, settings)
+
+
+async def test_an_address_that_keeps_sending_bad_credentials_is_refused(
+    guarded_app: FastAPI, guarded_api: Api
+) -> None:
+    """Past the budget, even a good token from that address gets 429 (a right guess must not
+    get through); other addresses, and requests without credentials, are not counted."""
+    bad_token = {"Authorization": "Bearer not-a-jwt"}
+    bad_key = {"Authorization": "Bearer tgk_" + "x" * 40}
+    http = guarded_api.http
+    statuses = [
+        (await http.get("/v1/clients", headers=bad_token if i % 2 else bad_key)).status_code
+        for i in range(3)
+    ]
+    assert statuses == [401, 401, 401]
+    refused = await http.get("/v1/clients", headers=bad_token)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["content-type"] == "application/problem+json"
+    alice = guarded_api.actor(org="guard-org", sub="alice")
+    assert (await alice.get("/v1/clients")).status_code == 429
+
+    elsewhere = ASGITransport(app=guarded_app, client=("192.0.2.7", 4000))
+    async with AsyncClient(transport=elsewhere, base_url="http://test") as other:
+        assert (await other.get("/v1/clients", headers=alice.headers)).status_code == 200
+        assert (await other.get("/v1/clients")).status_code == 401  # no credentials: not a guess

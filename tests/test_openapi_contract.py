@@ -35,6 +35,7 @@ def live_url(migrated_database: str) -> Iterator[str]:
         "JWT_SECRET": TEST_JWT_SECRET,
         "LOG_LEVEL": "ERROR",
         "RATE_LIMIT": "100000/minute",  # the fuzzer is one caller sending thousands of requests
+        "FAILED_AUTH_LIMIT": "100000/minute",  # and bad credentials on purpose, from one address
     }
     with live_server(env) as url:
         yield url

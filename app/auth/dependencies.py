@@ -23,6 +23,7 @@ from app.auth.caller import Caller, Role
 from app.auth.scopes import SCOPE_BY_OPERATION
 from app.auth.tokens import verify_token
 from app.config import Settings
+from app.limits import FailedAuthentications
 from app.problems import Forbidden, Unauthorized
 
 Service = TypeVar("Service")
@@ -49,14 +50,7 @@ class _Bearer(HTTPBearer):
         credentials = await HTTPBearer.__call__(self, request)
         if credentials is None:
             raise Unauthorized("Send `Authorization: Bearer <token>`.", error=None)
-        settings: Settings = request.app.state.settings
-        token = credentials.credentials
-        if looks_like_key(token):
-            caller = await authenticate_key(request.state.session, token, settings.api_key_pepper)
-        else:
-            caller = await verify_token(
-                token, settings, request.app.state.jwks, request.app.state.verified_tokens
-            )
+        caller = await self._verify(request, credentials.credentials)
         # Known from here on: logged, audited and rate-limited, even when refused below.
         request.state.caller = caller
         structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)
@@ -67,6 +61,24 @@ class _Bearer(HTTPBearer):
         # one only once they pass, for the next dependency that asks.
         request.state.authenticated = caller
         return caller
+
+    @staticmethod
+    async def _verify(request: Request, token: str) -> Caller:
+        """The token's or key's caller; an address that sent too many bad ones is refused
+        before its next is looked at."""
+        guard: FailedAuthentications = request.app.state.failed_authentications
+        address = request.client.host if request.client else ""
+        await guard.check(address)
+        settings: Settings = request.app.state.settings
+        try:
+            if looks_like_key(token):
+                return await authenticate_key(request.state.session, token, settings.api_key_pepper)
+            return await verify_token(
+                token, settings, request.app.state.jwks, request.app.state.verified_tokens
+            )
+        except Unauthorized:
+            await guard.failed(address)
+            raise
 
 
 class BearerAuthentication(_Bearer):
