@@ -153,8 +153,8 @@ async def test_a_read_gives_its_connection_back_whether_it_answers_or_fails(
     settings: Settings,
 ) -> None:
     """A read's session is closed only if it was used (closing an unused one costs 8 % of a
-    GET): one that read through the ORM and then failed must still give its connection back
-    at once, not when the garbage collector finds it."""
+    GET), then kept for the next read: one that read through the ORM and then failed must
+    still give its connection back at once, not when the garbage collector finds it."""
     async with production_app(settings) as (service, api):
         alice = api.actor(org=f"org-{uuid.uuid4()}")
         goal = await api.goal(alice, (await api.client(alice))["id"])
@@ -167,6 +167,9 @@ async def test_a_read_gives_its_connection_back_whether_it_answers_or_fails(
         found = await alice.get(f"/v1/goals/{goal['id']}/revisions")  # ORM, answered
         assert found.status_code == 200
         assert pool.checkedout() == 0
+        kept = service.state.read_sessionmaker.take()  # the one that read the revisions
+        assert not kept.in_transaction()
+        assert not kept.identity_map  # nothing the next reader could be handed by mistake
 
 
 async def test_a_read_session_refuses_a_driver_write(app: FastAPI) -> None:
