@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default="600/minute",
         description="Requests per caller (the `limits` notation, e.g. 100/second;1000/hour).",
     )
+    list_budget: str = Field(
+        default="5000/hour",
+        description="Records of client data (clients, goals) one caller may list (`limits` "
+        "notation); past it, 429 and a warning in the log.",
+    )
     failed_auth_limit: str = Field(
         default="20/minute",
         description="Rejected credentials per client address before it gets 429 (`limits` "

@@ -1,6 +1,7 @@
-"""Per-caller rate limits (OWASP API4), and a budget of failed authentications per client
-address (OWASP API2: guessing keys or tokens), with the `limits` library's sliding window
-counter.
+"""Per-caller rate limits (OWASP API4), a budget of records listed per caller (OWASP API6:
+bulk listing is how a stolen account carries off a practice's data), and a budget of failed
+authentications per client address (OWASP API2: guessing keys or tokens), with the `limits`
+library's sliding window counter.
 
 The sliding window counter weighs the previous window's count by how much of it is still in
 view: constant work and memory per caller, where a moving window keeps (and sorts, and
@@ -15,12 +16,16 @@ from __future__ import annotations
 import math
 import time
 
-from limits import parse_many
+import structlog
+from fastapi import Request
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from app.auth.caller import Caller
 from app.problems import AppError
+
+_log = structlog.get_logger("app.limits")
 
 
 class TooManyRequests(AppError):
@@ -29,24 +34,48 @@ class TooManyRequests(AppError):
     title = "Too many requests"
 
 
-class CallerRateLimiter:
+class _Windows:
+    """A rule's windows (`limits` notation, e.g. `10/second;1000/hour`), counted in memory."""
+
     def __init__(self, rule: str) -> None:
         self.items = parse_many(rule)
         self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
+    async def refusal(self, item: RateLimitItem, detail: str, *identity: str) -> TooManyRequests:
+        stats = await self.limiter.get_window_stats(item, *identity)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        return TooManyRequests(detail, headers={"Retry-After": str(retry_after)})
+
+
+class CallerRateLimiter(_Windows):
     async def check(self, caller: Caller) -> None:
         identity = (caller.org_id, caller.subject)
         for item in self.items:
             if not await self.limiter.hit(item, *identity):
-                stats = await self.limiter.get_window_stats(item, *identity)
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                raise TooManyRequests(
-                    f"More than {item} requests; slow down.",
-                    headers={"Retry-After": str(retry_after)},
-                )
+                raise await self.refusal(item, f"More than {item} requests; slow down.", *identity)
 
 
-class FailedAuthentications:
+class ListBudget(_Windows):
+    """Records of client data (clients, goals) one caller may list per window, charged per
+    page by the records on it. Past the budget the page is refused: 429, audited like every
+    refused request, and a warning in the log (ids only) to alert on."""
+
+    async def spend(self, caller: Caller, records: int) -> None:
+        identity = (caller.org_id, caller.subject)
+        for item in self.items:
+            if records and not await self.limiter.hit(item, *identity, cost=records):
+                _log.warning("list budget spent", budget=str(item), records=records)
+                detail = f"You may list {item} records of client data; this page would pass it."
+                raise await self.refusal(item, detail, *identity)
+
+
+async def charge_listed(request: Request, records: int) -> None:
+    """Spends `records` of the authenticated caller's list budget (`ListBudget`)."""
+    budget: ListBudget = request.app.state.list_budget
+    await budget.spend(request.state.authenticated, records)
+
+
+class FailedAuthentications(_Windows):
     """Counts rejected credentials per client address; past the budget, every request from that
     address is refused with 429 before its credentials are looked at (a right guess must not
     get through either), until the window lets it try again.
@@ -58,8 +87,7 @@ class FailedAuthentications:
     TRACKED = 10_000  # addresses over the budget kept at once; a flood of new ones resets it
 
     def __init__(self, rule: str) -> None:
-        self.items = parse_many(rule)
-        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        super().__init__(rule)
         self.over: set[str] = set()
 
     async def check(self, address: str) -> None:
@@ -67,11 +95,8 @@ class FailedAuthentications:
             return
         for item in self.items:
             if not await self.limiter.test(item, address):
-                stats = await self.limiter.get_window_stats(item, address)
-                raise TooManyRequests(
-                    "Too many rejected credentials from this address; try again later.",
-                    headers={"Retry-After": str(max(1, math.ceil(stats.reset_time - time.time())))},
-                )
+                detail = "Too many rejected credentials from this address; try again later."
+                raise await self.refusal(item, detail, address)
         self.over.discard(address)
 
     async def failed(self, address: str) -> None:

@@ -31,7 +31,7 @@ from app.goal_templates.router import router as templates_router
 from app.goals.router import router as goals_router
 from app.health.router import router as health_router
 from app.idempotency.service import purge_periodically
-from app.limits import CallerRateLimiter, FailedAuthentications
+from app.limits import CallerRateLimiter, FailedAuthentications, ListBudget
 from app.logging import configure_logging
 from app.metrics import Metrics
 from app.middleware import (
@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = CallerRateLimiter(settings.rate_limit)
+    app.state.list_budget = ListBudget(settings.list_budget)
     app.state.failed_authentications = FailedAuthentications(settings.failed_auth_limit)
     app.state.metrics = Metrics(app)
     app.state.verified_tokens = VerifiedTokens()

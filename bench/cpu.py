@@ -79,8 +79,8 @@ async def measure(args: argparse.Namespace) -> None:
     )
     url, seeded = await prepare(server, args)
     os.environ.update(DATABASE_URL=url, JWT_SECRET=SECRET, API_KEY_PEPPER=SECRET,
-                      RATE_LIMIT="100000000/minute", LOG_LEVEL="WARNING",
-                      APP_ENV="production")  # fmt: skip
+                      RATE_LIMIT="100000000/minute", LIST_BUDGET="1000000000/hour",
+                      LOG_LEVEL="WARNING", APP_ENV="production")  # fmt: skip
     from app.auth.caller import Role
     from app.auth.tokens import mint_token
     from app.config import Settings

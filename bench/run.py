@@ -88,13 +88,21 @@ def plain(url: str) -> str:
 
 
 async def fresh_database(server: str, name: str) -> str:
+    await drop_database(server, name)
     connection = await asyncpg.connect(plain(server))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
     return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server: str, name: str) -> None:
+    connection = await asyncpg.connect(plain(server))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 @contextmanager
@@ -199,10 +207,11 @@ def run_dataset(
         f"\n== data set: {args.clients} clients, {args.clients * args.goals} goals, "
         f"{events:,} events"
     )
-    url = asyncio.run(fresh_database(server, f"tg_bench_{events}"))
+    database = f"tg_bench_{events}"
+    url = asyncio.run(fresh_database(server, database))
     env = {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
-           "RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING",
-           "APP_ENV": "production"}  # fmt: skip
+           "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
+           "LOG_LEVEL": "WARNING", "APP_ENV": "production"}  # fmt: skip
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
                    env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
     started = time.monotonic()
@@ -233,6 +242,8 @@ def run_dataset(
         explain(url, str(seeded.client_ids[0]), [str(g) for g in seeded.goal_ids[: args.goals]])
     ).items():
         print(f"   EXPLAIN {name}:\n{plan}")
+    if not args.keep:  # a million events take about a gigabyte
+        asyncio.run(drop_database(server, database))
     return results
 
 
@@ -258,6 +269,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the tg_bench_* databases to look into"
+    )
     args = parser.parse_args()
     server = os.environ.get(
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from app.config import Settings
 from app.db import create_read_sessionmaker
 from app.embedded_db import start_embedded_server
+from app.logging import configure_logging
 from app.main import PROJECT_ROOT, create_app
 from tests.api import Api
 
@@ -94,6 +95,16 @@ def migrated_database(fresh_database: str) -> str:
     return fresh_database
 
 
+@pytest.fixture
+def json_logs_at_info(settings: Settings) -> Iterator[None]:
+    """Production-style logging for one test (logging is process-wide)."""
+    configure_logging("INFO", json_logs=True)
+    try:
+        yield
+    finally:
+        configure_logging(settings.log_level, json_logs=False)
+
+
 @pytest.fixture(scope="session")
 def settings(migrated_database: str) -> Settings:
     return Settings(
@@ -102,8 +113,10 @@ def settings(migrated_database: str) -> Settings:
         log_level="WARNING",
         rate_limit="100000/minute",
         # Every test request comes from one address, and many send bad credentials on
-        # purpose; tests/test_limits.py checks the budget with its own app.
+        # purpose; the same few callers list all day. tests/test_limits.py checks both
+        # budgets with apps of its own.
         failed_auth_limit="100000/minute",
+        list_budget="100000000/hour",
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -136,3 +138,59 @@ async def test_an_address_that_keeps_sending_bad_credentials_is_refused(
     async with AsyncClient(transport=elsewhere, base_url="http://test") as other:
         assert (await other.get("/v1/clients", headers=alice.headers)).status_code == 200
         assert (await other.get("/v1/clients")).status_code == 401  # no credentials: not a guess
+
+
+@pytest.fixture
+async def budget_api(settings: Settings) -> AsyncIterator[Api]:
+    application = create_app(settings.model_copy(update={"list_budget": "4/hour"}))
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
+    ):
+        yield Api(http, settings)
+
+
+async def test_listing_past_the_budget_is_refused_audited_and_logged(
+    budget_api: Api,
+    json_logs_at_info: None,  # after the app, which configures logging as it starts
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Lists of clients and goals are charged by the records on each page; the page that
+    would pass the budget is 429 (refused whole), on the audit trail, and a warning in the
+    log with ids only. Another caller of the same organization keeps its own budget."""
+    org = f"budget-{uuid.uuid4()}"
+    alice = budget_api.actor(org=org, sub="alice")
+    clients = [await budget_api.client(alice, display_name="Budget-Canary-Name") for _ in range(3)]
+    await budget_api.goal(alice, clients[0]["id"])
+    capsys.readouterr()
+
+    assert (await alice.get("/v1/clients", params={"limit": 2})).status_code == 200  # 2 spent
+    assert (await alice.get("/v1/goals")).status_code == 200  # 3 spent
+    assert (await alice.get("/v1/clients", params={"external_id": "none"})).status_code == 200
+    refused = await alice.get("/v1/clients", params={"limit": 2})  # 5 would pass 4
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await alice.get("/v1/clients", params={"limit": 1})).status_code == 200  # 4 spent
+    assert (await alice.get(f"/v1/clients/{clients[0]['id']}/goals")).status_code == 429
+
+    warnings = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if "list budget spent" in line
+    ]
+    assert [(w["org_id"], w["caller"], w["records"]) for w in warnings] == [
+        (org, "alice", 2),
+        (org, "alice", 1),
+    ]
+    assert all("Budget-Canary" not in json.dumps(w) for w in warnings)
+
+    bob = budget_api.actor(org=org, sub="bob")
+    await budget_api.client(bob)
+    assert (await bob.get("/v1/clients")).status_code == 200
+    admin = budget_api.actor("admin", org=org, sub="root")
+    trail = await admin.get("/v1/audit-events", params={"actor_id": "alice", "outcome": "rejected"})
+    assert [(e["action"], e["status_code"]) for e in trail.json()["items"]] == [
+        ("list_client_goals", 429),
+        ("list_clients", 429),
+    ]

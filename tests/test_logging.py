@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from app.config import Settings
-from app.logging import configure_logging
 from tests.api import Api, smart_goal
 
 CANARIES = {
@@ -25,16 +22,6 @@ CANARIES = {
     "key_name": "Canary-KeyName-Dugong-4409",
     "encounter": "Canary-Encounter-Numbat-5510",
 }
-
-
-@pytest.fixture
-def json_logs_at_info(settings: Settings) -> Iterator[None]:
-    """Production-style logging for one test (logging is process-wide)."""
-    configure_logging("INFO", json_logs=True)
-    try:
-        yield
-    finally:
-        configure_logging(settings.log_level, json_logs=False)
 
 
 @pytest.mark.usefixtures("json_logs_at_info")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Request, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientCreate, ClientRead, ClientUpdate
 from app.clients.service import ClientService
 from app.http import IfMatchHeader, etag, parse_if_match
+from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.schemas import Absent, Identifier, ShortCode
@@ -45,6 +46,7 @@ async def create_client(
 
 @router.get("", summary="List clients", responses=problem_responses(400))
 async def list_clients(
+    request: Request,
     service: ClientServiceDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -57,6 +59,7 @@ async def list_clients(
     items, next_cursor = await service.search(
         after=decode_cursor(cursor), limit=limit, external_id=external_id
     )
+    await charge_listed(request, len(items))
     return Page[ClientRead](
         items=[ClientRead.model_validate(c) for c in items], next_cursor=next_cursor
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.goals.lifecycle import LifecycleStatus
@@ -22,6 +22,7 @@ from app.goals.service import GoalService, to_read
 from app.goals.smart import SmartReport
 from app.goals.vocabulary import Category
 from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_timestamp
+from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.schemas import Absent
@@ -52,12 +53,14 @@ def _goal_response(goal_read: GoalRead, response: Response) -> GoalRead:
 
 
 async def _list(
+    request: Request,
     service: GoalService,
     filters: GoalFilters,
     limit: int,
     cursor: str | None,
 ) -> Page[GoalRead]:
     goals, next_cursor = await service.search(filters, after=decode_cursor(cursor), limit=limit)
+    await charge_listed(request, len(goals))
     return Page[GoalRead](items=goals, next_cursor=next_cursor)
 
 
@@ -84,6 +87,7 @@ async def create_goal(
     responses=problem_responses(400, 404),
 )
 async def list_client_goals(
+    request: Request,
     client_id: uuid.UUID,
     service: GoalServiceDep,
     lifecycle_status: StatusFilter = None,
@@ -94,7 +98,7 @@ async def list_client_goals(
 ) -> Page[GoalRead]:
     """The client's goals, oldest first, in pages. 404 if you may not see the client."""
     return await list_goals(
-        service, client_id, lifecycle_status, category, updated_since, limit, cursor
+        request, service, client_id, lifecycle_status, category, updated_since, limit, cursor
     )
 
 
@@ -102,6 +106,7 @@ async def list_client_goals(
     "/v1/goals", summary="List all goals you may see", responses=problem_responses(400, 404)
 )
 async def list_goals(
+    request: Request,
     service: GoalServiceDep,
     client_id: Annotated[uuid.UUID | Absent, Query(description="Only this client's goals.")] = None,
     lifecycle_status: StatusFilter = None,
@@ -118,7 +123,7 @@ async def list_goals(
         categories=tuple(category or ()),
         updated_since=parse_timestamp(updated_since),
     )
-    return await _list(service, filters, limit, cursor)
+    return await _list(request, service, filters, limit, cursor)
 
 
 @router.post(
