@@ -2,6 +2,7 @@
 
 python -m app.cli token --role clinician --org demo --sub alice
 python -m app.cli seed-demo          # loads a small demo data set through the API itself
+python -m app.cli verify-audit       # checks the audit trail's hash chain (exit 1 if broken)
 """
 
 from __future__ import annotations
@@ -113,6 +114,25 @@ async def _seed(org: str) -> None:
     print(f"Try: .venv/bin/python -m app.cli token --role clinician --org {org} --sub alice")
 
 
+async def _verify_audit() -> bool:
+    from asgi_lifespan import LifespanManager
+
+    from app.audit.seals import verify_chain
+    from app.main import create_app
+
+    app = create_app(get_settings())
+    async with LifespanManager(app), app.state.engine.connect() as connection:
+        check = await verify_chain(connection)
+    if check.intact:
+        print(f"Audit chain intact: {check.seals} seals over {check.events} events.")
+    else:
+        print(
+            f"Audit chain BROKEN at seal {check.broken_at}: {check.reason} "
+            f"({check.seals} seals over {check.events} events check before it)."
+        )
+    return check.intact
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m app.cli",
@@ -127,11 +147,14 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--hours", type=float, default=8.0)
     seed = commands.add_parser("seed-demo", help="load a small demo data set")
     seed.add_argument("--org", default="demo")
+    commands.add_parser("verify-audit", help="check the audit trail's hash chain")
     args = parser.parse_args(argv)
     if args.command == "token":
         _token(args)
-    else:
+    elif args.command == "seed-demo":
         asyncio.run(_seed(args.org))
+    elif not asyncio.run(_verify_audit()):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 from app.api_keys.router import router as api_keys_router
 from app.audit.recorder import INSERT_AUDIT
 from app.audit.router import router as audit_router
+from app.audit.seals import seal_periodically
 from app.audit.writer import AuditWriter
 from app.auth.jwks import JwksKeySource
 from app.auth.tokens import VerifiedTokens
@@ -105,6 +106,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             JwksKeySource(settings.jwt_jwks_url, http_client) if settings.jwt_jwks_url else None
         )
         purger = asyncio.create_task(purge_periodically(app.state.sessionmaker))
+        sealer = asyncio.create_task(seal_periodically(engine))
         # What start-up made (modules, routes, schemas) lives as long as the worker: moved out
         # of the collector's reach, full collections stop walking it and pausing requests.
         gc.collect()
@@ -112,9 +114,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            purger.cancel()
-            with suppress(asyncio.CancelledError):
-                await purger
+            for task in (purger, sealer):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await app.state.audit_writer.drain()
             await engine.dispose()
             if app.state.embedded_server is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, SmallInteger, String
+from sqlalchemy import BigInteger, Identity, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,18 @@ class AuditEvent(IdMixin, Base):
     status_code: Mapped[int] = mapped_column(SmallInteger)
     request_id: Mapped[str | None] = mapped_column(String(64))
     changed_fields: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+
+
+class AuditSeal(Base):
+    """A link of the hash chain over the trail (app/audit/seals.py): the events after the
+    previous seal's `through_id`, up to and including its own, hashed after that seal's hash.
+    Append-only, like the trail."""
+
+    __tablename__ = "audit_seals"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    through_id: Mapped[uuid.UUID]
+    events: Mapped[int]
+    previous_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_at: Mapped[datetime]
