@@ -65,8 +65,8 @@ class Settings(BaseSettings):
     )
     failed_auth_limit: str = Field(
         default="20/minute",
-        description="Rejected credentials per client address before it gets 429 (`limits` "
-        "notation).",
+        description="Rejected credentials per client address (`limits` notation); past it, the "
+        "address gets 429 for anything but a token already seen valid.",
     )
     progress_backdate_days: int = Field(
         default=30, ge=0, description="How long before a goal existed progress may be dated."

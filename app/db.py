@@ -138,8 +138,9 @@ class ReadSessions(async_sessionmaker[AsyncSession]):
 
     async def give_back(self, session: AsyncSession) -> None:
         """Closes the session if it was used (a never-used one would be closed for nothing,
-        in a greenlet), then keeps it. One whose close failed is dropped with the error."""
-        if session.in_transaction() or session.identity_map:
+        in a greenlet), then keeps it. One whose close failed is dropped with the error.
+        Nothing here writes to a session's `info`, which a close would not clear."""
+        if session.in_transaction() or session.identity_map or session.new or session.deleted:
             await session.close()
         if len(self._idle) < self.KEEP:
             self._idle.append(session)

@@ -20,7 +20,11 @@ import structlog
 from fastapi import Request
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import (
+    FixedWindowRateLimiter,
+    RateLimiter,
+    SlidingWindowCounterRateLimiter,
+)
 
 from app.auth.caller import Caller
 from app.problems import AppError
@@ -34,17 +38,30 @@ class TooManyRequests(AppError):
     title = "Too many requests"
 
 
+class ListBudgetSpent(TooManyRequests):
+    slug = "list-budget-spent"
+    title = "Too many records listed"
+
+
+class TooManyFailedCredentials(TooManyRequests):
+    slug = "too-many-failed-credentials"
+    title = "Too many rejected credentials"
+
+
 class _Windows:
     """A rule's windows (`limits` notation, e.g. `10/second;1000/hour`), counted in memory."""
 
+    strategy: type[RateLimiter] = SlidingWindowCounterRateLimiter
+    refused: type[TooManyRequests] = TooManyRequests
+
     def __init__(self, rule: str) -> None:
         self.items = parse_many(rule)
-        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.limiter = self.strategy(MemoryStorage())
 
     async def refusal(self, item: RateLimitItem, detail: str, *identity: str) -> TooManyRequests:
         stats = await self.limiter.get_window_stats(item, *identity)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        return TooManyRequests(detail, headers={"Retry-After": str(retry_after)})
+        return self.refused(detail, headers={"Retry-After": str(retry_after)})
 
 
 class CallerRateLimiter(_Windows):
@@ -57,16 +74,27 @@ class CallerRateLimiter(_Windows):
 
 class ListBudget(_Windows):
     """Records of client data (clients, goals) one caller may list per window, charged per
-    page by the records on it. Past the budget the page is refused: 429, audited like every
-    refused request, and a warning in the log (ids only) to alert on."""
+    page by the records on it. Past the budget the page is refused whole: 429, audited like
+    every refused request, and a warning in the log (ids only) to alert on.
+
+    Fixed windows, so that `Retry-After` is when the whole budget is back; a sliding window
+    frees a record at a time, and a page asked for again a second later would be refused
+    again."""
+
+    strategy = FixedWindowRateLimiter
+    refused = ListBudgetSpent
 
     async def spend(self, caller: Caller, records: int) -> None:
+        if not records:
+            return
         identity = (caller.org_id, caller.subject)
-        for item in self.items:
-            if records and not await self.limiter.hit(item, *identity, cost=records):
+        for item in self.items:  # every window must have room before any is charged
+            if not await self.limiter.test(item, *identity, cost=records):
                 _log.warning("list budget spent", budget=str(item), records=records)
-                detail = f"You may list {item} records of client data; this page would pass it."
+                detail = f"This page of {records} would pass your budget of {item} listed."
                 raise await self.refusal(item, detail, *identity)
+        for item in self.items:
+            await self.limiter.hit(item, *identity, cost=records)
 
 
 async def charge_listed(request: Request, records: int) -> None:
@@ -76,15 +104,18 @@ async def charge_listed(request: Request, records: int) -> None:
 
 
 class FailedAuthentications(_Windows):
-    """Counts rejected credentials per client address; past the budget, every request from that
-    address is refused with 429 before its credentials are looked at (a right guess must not
-    get through either), until the window lets it try again.
+    """Counts rejected credentials per client address (not expired tokens: they were valid);
+    past the budget, the address may send only tokens already seen valid. Anything else is
+    refused with 429 before it is looked at (no database lookup of a guessed key, no
+    signature check), until the window lets it try again.
 
     Only addresses that went over pay for a check: every other request does one set lookup.
-    Behind a proxy the address is the one it forwards (uvicorn `--proxy-headers`).
+    Behind a proxy the address is the one it forwards (uvicorn `--proxy-headers` with
+    `FORWARDED_ALLOW_IPS` set to the proxy's address, never `*`, or senders choose their own).
     """
 
     TRACKED = 10_000  # addresses over the budget kept at once; a flood of new ones resets it
+    refused = TooManyFailedCredentials
 
     def __init__(self, rule: str) -> None:
         super().__init__(rule)

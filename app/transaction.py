@@ -56,6 +56,7 @@ class TransactionalRoute(APIRoute):
                     if session.in_transaction():  # else commit() would begin one to end it
                         await session.commit()  # no round trip: autocommit, or a test's savepoint
                 finally:
+                    request.state.session = None  # the next read may have it already
                     await sessions.give_back(session)
                 await record_read(request, response)
             except Exception as exc:

@@ -209,6 +209,14 @@ def run_dataset(
     )
     database = f"tg_bench_{events}"
     url = asyncio.run(fresh_database(server, database))
+    try:
+        return measure(url, events, args, workdir)
+    finally:
+        if not args.keep:  # a million events take about a gigabyte
+            asyncio.run(drop_database(server, database))
+
+
+def measure(url: str, events: int, args: argparse.Namespace, workdir: Path) -> dict[str, Result]:
     env = {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
            "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
            "LOG_LEVEL": "WARNING", "APP_ENV": "production"}  # fmt: skip
@@ -242,8 +250,6 @@ def run_dataset(
         explain(url, str(seeded.client_ids[0]), [str(g) for g in seeded.goal_ids[: args.goals]])
     ).items():
         print(f"   EXPLAIN {name}:\n{plan}")
-    if not args.keep:  # a million events take about a gigabyte
-        asyncio.run(drop_database(server, database))
     return results
 
 

@@ -167,7 +167,9 @@ async def test_a_read_gives_its_connection_back_whether_it_answers_or_fails(
         found = await alice.get(f"/v1/goals/{goal['id']}/revisions")  # ORM, answered
         assert found.status_code == 200
         assert pool.checkedout() == 0
-        kept = service.state.read_sessionmaker.take()  # the one that read the revisions
+        kept_sessions = service.state.read_sessionmaker._idle
+        assert len(kept_sessions) == 1  # one session served the three reads in turn
+        kept = service.state.read_sessionmaker.take()
         assert not kept.in_transaction()
         assert not kept.identity_map  # nothing the next reader could be handed by mistake
 

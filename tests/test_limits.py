@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
+from app.api_keys.secrets import generate_key
+from app.auth.caller import Caller, Role
+from app.auth.tokens import mint_token
 from app.config import Settings
+from app.limits import ListBudget, ListBudgetSpent
 from app.main import create_app
 from tests.api import Api
 
@@ -66,7 +71,9 @@ async def test_protective_headers(api: Api) -> None:
 
 @pytest.fixture
 async def strict_api(settings: Settings) -> AsyncIterator[Api]:
-    application = create_app(settings.model_copy(update={"rate_limit": "5/minute"}))
+    """A day's window: a sliding window's previous window counts less as time passes, so a
+    test that crossed a minute's end could send a sixth request within 5/minute."""
+    application = create_app(settings.model_copy(update={"rate_limit": "5/day"}))
     async with (
         LifespanManager(application),
         AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
@@ -101,7 +108,7 @@ async def test_a_request_is_authenticated_and_counted_once(strict_api: Api) -> N
 
 @pytest.fixture
 async def guarded_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings.model_copy(update={"failed_auth_limit": "3/minute"}))
+    application = create_app(settings.model_copy(update={"failed_auth_limit": "3/day"}))
     async with LifespanManager(application):
         yield application
 
@@ -115,29 +122,49 @@ async def guarded_api(guarded_app: FastAPI, settings: Settings) -> AsyncIterator
 
 
 async def test_an_address_that_keeps_sending_bad_credentials_is_refused(
-    guarded_app: FastAPI, guarded_api: Api
+    guarded_app: FastAPI, guarded_api: Api, settings: Settings
 ) -> None:
-    """Past the budget, even a good token from that address gets 429 (a right guess must not
-    get through); other addresses, and requests without credentials, are not counted."""
-    bad_token = {"Authorization": "Bearer not-a-jwt"}
-    bad_key = {"Authorization": "Bearer tgk_" + "x" * 40}
+    """Past the budget (3 here), the address may send only tokens already seen valid; anything
+    else is 429 before it is looked at. Expired tokens, missing credentials and other
+    addresses are not counted."""
     http = guarded_api.http
+    alice = guarded_api.actor(org="guard-org", sub="alice")
+    assert (await alice.get("/v1/clients")).status_code == 200  # seen valid from here on
+    bad_token = {"Authorization": "Bearer not-a-jwt"}
+    bad_key = {"Authorization": f"Bearer {generate_key()}"}  # well-formed: looked up, unknown
     statuses = [
         (await http.get("/v1/clients", headers=bad_token if i % 2 else bad_key)).status_code
         for i in range(3)
     ]
     assert statuses == [401, 401, 401]
-    refused = await http.get("/v1/clients", headers=bad_token)
+    refused = await http.get("/v1/clients", headers=bad_key)
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.headers["content-type"] == "application/problem+json"
-    alice = guarded_api.actor(org="guard-org", sub="alice")
-    assert (await alice.get("/v1/clients")).status_code == 429
+    assert refused.json()["type"].endswith(":too-many-failed-credentials")
+    assert (await alice.get("/v1/clients")).status_code == 200
+    bob = guarded_api.actor(org="guard-org", sub="bob")
+    assert (await bob.get("/v1/clients")).status_code == 429  # valid, but not seen before
 
+    expired = mint_token(
+        settings, role=Role.CLINICIAN, org="guard-org", subject="carol", ttl=timedelta(hours=-1)
+    )
     elsewhere = ASGITransport(app=guarded_app, client=("192.0.2.7", 4000))
     async with AsyncClient(transport=elsewhere, base_url="http://test") as other:
-        assert (await other.get("/v1/clients", headers=alice.headers)).status_code == 200
-        assert (await other.get("/v1/clients")).status_code == 401  # no credentials: not a guess
+        for headers in [{"Authorization": f"Bearer {expired}"}] * 4 + [{}] * 4:
+            assert (await other.get("/v1/clients", headers=headers)).status_code == 401
+        assert (await other.get("/v1/clients", headers=bob.headers)).status_code == 200
+
+
+async def test_a_page_refused_by_one_window_is_charged_to_none() -> None:
+    budget = ListBudget("3/minute;5/hour")
+    caller = Caller(org_id="budget-org", subject="alice", role=Role.CLINICIAN)
+    await budget.spend(caller, 2)
+    with pytest.raises(ListBudgetSpent):
+        await budget.spend(caller, 2)  # the minute window has 1 left
+    hour = budget.items[1]
+    stats = await budget.limiter.get_window_stats(hour, "budget-org", "alice")
+    assert stats.remaining == 3
 
 
 @pytest.fixture
@@ -169,8 +196,9 @@ async def test_listing_past_the_budget_is_refused_audited_and_logged(
     assert (await alice.get("/v1/clients", params={"external_id": "none"})).status_code == 200
     refused = await alice.get("/v1/clients", params={"limit": 2})  # 5 would pass 4
     assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) >= 1
+    assert int(refused.headers["Retry-After"]) > 60  # when the hour's budget is back
     assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"].endswith(":list-budget-spent")
     assert (await alice.get("/v1/clients", params={"limit": 1})).status_code == 200  # 4 spent
     assert (await alice.get(f"/v1/clients/{clients[0]['id']}/goals")).status_code == 429
 

@@ -21,7 +21,7 @@ from app.api_keys.secrets import looks_like_key
 from app.api_keys.service import authenticate_key
 from app.auth.caller import Caller, Role
 from app.auth.scopes import SCOPE_BY_OPERATION
-from app.auth.tokens import verify_token
+from app.auth.tokens import ExpiredToken, VerifiedTokens, verify_token
 from app.config import Settings
 from app.limits import FailedAuthentications
 from app.problems import Forbidden, Unauthorized
@@ -64,18 +64,21 @@ class _Bearer(HTTPBearer):
 
     @staticmethod
     async def _verify(request: Request, token: str) -> Caller:
-        """The token's or key's caller; an address that sent too many bad ones is refused
-        before its next is looked at."""
+        """The token's or key's caller. Credentials that fail (but for an expired token, which
+        was once valid) count against the sender's address; past its budget the address may
+        send only tokens already seen valid, until the window lets it try again."""
         guard: FailedAuthentications = request.app.state.failed_authentications
         address = request.client.host if request.client else ""
-        await guard.check(address)
+        verified: VerifiedTokens = request.app.state.verified_tokens
+        if address in guard.over and verified.get(token) is None:
+            await guard.check(address)
         settings: Settings = request.app.state.settings
         try:
             if looks_like_key(token):
                 return await authenticate_key(request.state.session, token, settings.api_key_pepper)
-            return await verify_token(
-                token, settings, request.app.state.jwks, request.app.state.verified_tokens
-            )
+            return await verify_token(token, settings, request.app.state.jwks, verified)
+        except ExpiredToken:
+            raise
         except Unauthorized:
             await guard.failed(address)
             raise

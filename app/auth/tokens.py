@@ -21,6 +21,10 @@ _ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_SUBJECT_LENGTH = 255
 
 
+class ExpiredToken(Unauthorized):
+    """A token that was valid: its signature checks, its time is up."""
+
+
 class VerifiedTokens:
     """Tokens already verified, until they expire: a client sends the same token on every
     request, and checking its signature each time is the costliest part of authenticating."""
@@ -82,7 +86,7 @@ async def _verified_claims(
                 headers={"Retry-After": "5"},
             ) from None
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("The token has expired.") from None
+            raise ExpiredToken("The token has expired.") from None
         except (InvalidKey, jwt.PyJWTError):
             raise Unauthorized("The token is not valid.") from None
         return claims
@@ -111,7 +115,7 @@ def _shared_secret_claims(token: str, settings: Settings) -> dict[str, Any]:
             leeway=30,
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("The token has expired.") from None
+        raise ExpiredToken("The token has expired.") from None
     except jwt.PyJWTError:
         raise Unauthorized("The token is not valid.") from None
     return claims
