@@ -182,19 +182,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         include_flat(app, router)
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "If-Match",
-            "Idempotency-Key",
-            "X-Request-ID",
-        ],
-        expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
-    )
+    if settings.cors_origins:  # else no browser origin may call: nothing to add or vary by
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        )
     app.add_middleware(RequestContextMiddleware)
     return app
 

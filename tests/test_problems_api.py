@@ -127,6 +127,18 @@ async def test_cors_allows_configured_origin_only(crashing_app: FastAPI) -> None
     assert "access-control-allow-origin" not in evil.headers
 
 
+async def test_without_configured_origins_no_origin_is_allowed(api: Api) -> None:
+    """The default: no CORS middleware at all (3 % of a GET's instructions for nothing)."""
+    alice = api.actor()
+    for method in ("GET", "OPTIONS"):
+        response = await alice.request(
+            method,
+            "/v1/clients",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert "access-control-allow-origin" not in response.headers
+
+
 async def test_405_lists_every_allowed_method(api: Api) -> None:
     alice = api.actor()
     response = await alice.request("OPTIONS", "/v1/clients")
