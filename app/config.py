@@ -6,8 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.pagination import MAX_LIMIT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
@@ -74,6 +77,23 @@ class Settings(BaseSettings):
     review_interval_days: int = Field(
         default=90, ge=1, description="Goals are reviewed this often."
     )
+
+    @field_validator("rate_limit", "failed_auth_limit")
+    @classmethod
+    def _parse_rule(cls, rule: str) -> str:
+        """A rule `limits` cannot read stops the start, not the first request."""
+        parse_many(rule)
+        return rule
+
+    @field_validator("list_budget")
+    @classmethod
+    def _room_for_a_page(cls, rule: str) -> str:
+        """A page is charged whole: a window smaller than the largest page could never serve
+        one."""
+        for item in parse_many(rule):
+            if item.amount < MAX_LIMIT:
+                raise ValueError(f"each window must allow at least {MAX_LIMIT} records")
+        return rule
 
     @field_validator("cors_origins", mode="before")
     @classmethod

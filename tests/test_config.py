@@ -66,3 +66,11 @@ def test_service_refuses_to_start_in_production_with_development_secret() -> Non
     )
     assert result.returncode != 0
     assert "APP_ENV=production needs JWT_SECRET" in result.stderr
+
+
+def test_rules_that_cannot_work_stop_the_start() -> None:
+    with pytest.raises(ValidationError, match="couldn't parse"):
+        Settings(jwt_secret=STRONG, rate_limit="lots")
+    with pytest.raises(ValidationError, match="at least 100 records"):
+        Settings(jwt_secret=STRONG, list_budget="5000/hour;50/minute")
+    assert Settings(jwt_secret=STRONG, list_budget="100/minute").list_budget == "100/minute"

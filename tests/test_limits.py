@@ -169,6 +169,7 @@ async def test_a_page_refused_by_one_window_is_charged_to_none() -> None:
 
 @pytest.fixture
 async def budget_api(settings: Settings) -> AsyncIterator[Api]:
+    # model_copy skips validation: a real budget allows at least a full page (100 records).
     application = create_app(settings.model_copy(update={"list_budget": "4/hour"}))
     async with (
         LifespanManager(application),
