@@ -13,6 +13,7 @@ limit. Behind several replicas, point `limits` at Redis instead (one line here).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 
@@ -101,6 +102,20 @@ async def charge_listed(request: Request, records: int) -> None:
     """Spends `records` of the authenticated caller's list budget (`ListBudget`)."""
     budget: ListBudget = request.app.state.list_budget
     await budget.spend(request.state.authenticated, records)
+
+
+def sender(host: str) -> str:
+    """Who a failed credential is counted against: the IPv4 address, or the IPv6 /64 (one
+    network hands its hosts a whole /64, and any of them can take a new address in it)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # no address (a test client, a Unix socket): one sender
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # an IPv4 sender on a dual-stack socket
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
 
 
 class FailedAuthentications(_Windows):

@@ -223,3 +223,27 @@ async def test_listing_past_the_budget_is_refused_audited_and_logged(
         ("list_client_goals", 429),
         ("list_clients", 429),
     ]
+
+
+async def test_an_ipv6_network_counts_as_one_sender_and_refusals_do_not_count(
+    guarded_app: FastAPI, guarded_api: Api
+) -> None:
+    """Any host of an IPv6 /64 can take a new address in it at will: the /64 is counted as
+    one sender. A 403 (valid credentials, an operation the role may not call) is not a guess.
+    """
+    bad = {"Authorization": f"Bearer {generate_key()}"}
+    alice = guarded_api.actor(org="guard6-org", sub="alice")
+
+    def sender(host: str) -> AsyncClient:
+        transport = ASGITransport(app=guarded_app, client=(host, 4000))
+        return AsyncClient(transport=transport, base_url="http://test")
+
+    async with sender("2001:db8::1") as first, sender("2001:db8::2") as neighbour:
+        for _ in range(4):  # the role may not read the audit trail: 403, not counted
+            assert (await first.get("/v1/audit-events", headers=alice.headers)).status_code == 403
+        assert (await first.get("/v1/clients", headers=bad)).status_code == 401
+        assert (await neighbour.get("/v1/clients", headers=bad)).status_code == 401
+        assert (await first.get("/v1/clients", headers=bad)).status_code == 401
+        assert (await neighbour.get("/v1/clients", headers=bad)).status_code == 429
+    async with sender("2001:db8:0:1::1") as next_network:
+        assert (await next_network.get("/v1/clients", headers=bad)).status_code == 401

@@ -23,7 +23,7 @@ from app.auth.caller import Caller, Role
 from app.auth.scopes import SCOPE_BY_OPERATION
 from app.auth.tokens import ExpiredToken, VerifiedTokens, verify_token
 from app.config import Settings
-from app.limits import FailedAuthentications
+from app.limits import FailedAuthentications, sender
 from app.problems import Forbidden, Unauthorized
 
 Service = TypeVar("Service")
@@ -68,7 +68,7 @@ class _Bearer(HTTPBearer):
         was once valid) count against the sender's address; past its budget the address may
         send only tokens already seen valid, until the window lets it try again."""
         guard: FailedAuthentications = request.app.state.failed_authentications
-        address = request.client.host if request.client else ""
+        address = sender(request.client.host if request.client else "")
         verified: VerifiedTokens = request.app.state.verified_tokens
         if address in guard.over and verified.get(token) is None:
             await guard.check(address)
