@@ -68,10 +68,10 @@ class _Bearer(HTTPBearer):
         was once valid) count against the sender's address; past its budget the address may
         send only tokens already seen valid, until the window lets it try again."""
         guard: FailedAuthentications = request.app.state.failed_authentications
-        address = sender(request.client.host if request.client else "")
+        host = request.client.host if request.client else ""
         verified: VerifiedTokens = request.app.state.verified_tokens
-        if address in guard.over and verified.get(token) is None:
-            await guard.check(address)
+        if guard.over and sender(host) in guard.over and verified.get(token) is None:
+            await guard.check(sender(host))
         settings: Settings = request.app.state.settings
         try:
             if looks_like_key(token):
@@ -80,7 +80,7 @@ class _Bearer(HTTPBearer):
         except ExpiredToken:
             raise
         except Unauthorized:
-            await guard.failed(address)
+            await guard.failed(sender(host))
             raise
 
 
