@@ -115,14 +115,21 @@ async def _seed(org: str) -> None:
 
 
 async def _verify_audit() -> bool:
-    from asgi_lifespan import LifespanManager
-
+    """Reads the chain on an engine of its own: the app would start its sealer, a write."""
     from app.audit.seals import verify_chain
-    from app.main import create_app
+    from app.db import create_engine
+    from app.embedded_db import embedded_database_url
 
-    app = create_app(get_settings())
-    async with LifespanManager(app), app.state.engine.connect() as connection:
-        check = await verify_chain(connection)
+    settings = get_settings()
+    url = settings.database_url
+    if not url:
+        url = await asyncio.to_thread(embedded_database_url, settings.embedded_db_path)
+    engine = create_engine(settings, url)
+    try:
+        async with engine.connect() as connection:
+            check = await verify_chain(connection)
+    finally:
+        await engine.dispose()
     if check.intact:
         print(f"Audit chain intact: {check.seals} seals over {check.events} events.")
     else:

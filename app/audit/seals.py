@@ -8,8 +8,7 @@ is made, so a copy of the chain lives outside the database too.
 
 Events are sealed only once they are older than `GRACE`, far longer than any transaction
 here runs: an event is hashed once no earlier id can still be committing. The rows are put
-into words by PostgreSQL itself, column by named column, with timestamps in UTC whatever
-the session's time zone.
+into words by PostgreSQL itself (`SealRepository`).
 """
 
 from __future__ import annotations
@@ -21,80 +20,37 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.audit.repository import SealRepository
 
 GRACE = timedelta(minutes=5)
 SEAL_INTERVAL = timedelta(minutes=1)
 BATCH = 10_000  # events per seal
 GENESIS = b""  # the hash before the first seal
 _NO_EVENT = uuid.UUID(int=0)
-_LOCK = 0x6175646974  # one sealer at a time across workers and replicas ("audit")
 
 _log = structlog.get_logger("app.audit")
-
-# Every column, named (a column added later must not change how sealed rows read), and the
-# events' digest after the previous hash. `{events}` is one of the two row sets below.
-_DIGEST = """
-SELECT count(*) AS events,
-       (array_agg(e.id ORDER BY e.id DESC))[1] AS through_id,
-       sha256(CAST(:previous AS bytea) || convert_to(coalesce(string_agg(json_build_array(
-           e.id, e.org_id,
-           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-           e.actor_type, e.actor_id, e.actor_role, e.credential_id, e.action, e.resource_type,
-           e.resource_id, e.outcome, e.status_code, e.request_id, e.changed_fields)::text,
-           E'\\n' ORDER BY e.id), ''), 'UTF8')) AS hash
-FROM ({events}) AS e
-"""
-_OLD_ENOUGH = (
-    "SELECT * FROM audit_events WHERE id > :after"
-    " AND occurred_at < clock_timestamp() - make_interval(secs => :grace)"
-    " ORDER BY id LIMIT :batch"
-)
-_BETWEEN = "SELECT * FROM audit_events WHERE id > :after AND id <= :through"
-_PENDING = text(_DIGEST.replace("{events}", _OLD_ENOUGH))
-_SEALED = text(_DIGEST.replace("{events}", _BETWEEN))
-_LAST_SEAL = text("SELECT through_id, hash FROM audit_seals ORDER BY id DESC LIMIT 1")
-_ADD_SEAL = text(
-    "INSERT INTO audit_seals (through_id, events, previous_hash, hash, sealed_at) "
-    "VALUES (:through_id, :events, :previous, :hash, clock_timestamp()) RETURNING id"
-)
-_ALL_SEALS = text("SELECT id, through_id, events, previous_hash, hash FROM audit_seals ORDER BY id")
-_UNSEALED_BEFORE = text("SELECT count(*) FROM audit_events WHERE id <= :through AND id > :after")
 
 
 async def seal_pending(connection: AsyncConnection, *, grace: timedelta = GRACE) -> int:
     """Seals what is old enough, in seals of up to `BATCH` events, in the connection's
     transaction (the caller commits). Returns how many events it sealed; none if another
     worker is sealing right now."""
-    locked = await connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _LOCK})
-    if not locked:
+    seals = SealRepository(connection)
+    if not await seals.try_lock():
         return 0
-    last = (await connection.execute(_LAST_SEAL)).first()
+    last = await seals.last()
     after, previous = (last.through_id, bytes(last.hash)) if last else (_NO_EVENT, GENESIS)
     sealed = 0
     while True:
-        batch = (
-            await connection.execute(
-                _PENDING,
-                {
-                    "after": after,
-                    "previous": previous,
-                    "grace": grace.total_seconds(),
-                    "batch": BATCH,
-                },
-            )
-        ).one()
-        if not batch.events:
+        run = await seals.digest_old_enough(after, previous, grace=grace, batch=BATCH)
+        if not run.events:
             return sealed
-        seal_id = await connection.scalar(
-            _ADD_SEAL,
-            {"through_id": batch.through_id, "events": batch.events, "previous": previous,
-             "hash": bytes(batch.hash)},
-        )  # fmt: skip
-        _log.info("audit sealed", seal=seal_id, events=batch.events, hash=bytes(batch.hash).hex())
-        sealed += batch.events
-        after, previous = batch.through_id, bytes(batch.hash)
+        seal_id = await seals.add(run.through_id, run.events, previous, bytes(run.hash))
+        _log.info("audit sealed", seal=seal_id, events=run.events, hash=bytes(run.hash).hex())
+        sealed += run.events
+        after, previous = run.through_id, bytes(run.hash)
 
 
 @dataclass(frozen=True)
@@ -111,14 +67,11 @@ class ChainCheck:
 
 async def verify_chain(connection: AsyncConnection) -> ChainCheck:
     """Recomputes every seal from the events it covers and the seal before it."""
+    repository = SealRepository(connection)
     after, previous = _NO_EVENT, GENESIS
     seals = events = 0
-    for seal in (await connection.execute(_ALL_SEALS)).all():
-        found = (
-            await connection.execute(
-                _SEALED, {"after": after, "through": seal.through_id, "previous": previous}
-            )
-        ).one()
+    for seal in await repository.all():
+        found = await repository.digest_between(after, seal.through_id, previous)
         problem = _mismatch(seal, found, previous)
         if problem:
             return ChainCheck(seals, events, broken_at=seal.id, reason=problem)

@@ -70,7 +70,7 @@ class _Bearer(HTTPBearer):
         guard: FailedAuthentications = request.app.state.failed_authentications
         host = request.client.host if request.client else ""
         verified: VerifiedTokens = request.app.state.verified_tokens
-        if guard.over and sender(host) in guard.over and verified.get(token) is None:
+        if guard.over and verified.get(token) is None:
             await guard.check(sender(host))
         settings: Settings = request.app.state.settings
         try:

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import seals
+from app.audit.repository import SEALER_LOCK
 from app.audit.seals import seal_pending, verify_chain
 from app.config import Settings
 from tests.api import Api
@@ -20,7 +20,7 @@ from tests.test_cli import run_cli
 async def seal_now(connection: AsyncConnection) -> int:
     """Seals everything, in the test's transaction. The app's own sealer may be at work: wait
     for its lock (taken again by `seal_pending`, in the same transaction, at once)."""
-    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": seals._LOCK})
+    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK})
     return await seal_pending(connection, grace=timedelta(0))
 
 
@@ -100,7 +100,7 @@ async def test_events_are_sealed_only_after_the_grace(
 ) -> None:
     """An event is hashed only once no earlier id can still be committing."""
     org = await activity(api)
-    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": seals._LOCK})
+    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK})
     await seal_pending(connection)
     sealed = await connection.scalar(
         text(
