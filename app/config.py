@@ -10,6 +10,7 @@ from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.db_tls import ENCRYPTED, SslMode, connect_options, is_local
 from app.pagination import MAX_LIMIT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     # instead of 0.06 ms, most of it planning). "auto" is there if a plan ever goes wrong.
     db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = (
         "force_generic_plan"
+    )
+    db_sslmode: SslMode | None = Field(
+        default=None,
+        description="TLS to PostgreSQL, as libpq's sslmode (also read from `sslmode=` in "
+        "DATABASE_URL). In production a database on another host needs require, verify-ca or "
+        "verify-full (verify-*: the CA in PGSSLROOTCERT), or an explicit disable.",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
     rate_limit: str = Field(
@@ -125,7 +132,22 @@ class Settings(BaseSettings):
                     "APP_ENV=production needs DATABASE_URL; "
                     "the embedded PostgreSQL is for development only."
                 )
+            self._refuse_clear_text_database(self.database_url)
+        elif self.database_url:
+            connect_options(self.database_url, self.db_sslmode)  # a contradiction stops the start
         return self
+
+    def _refuse_clear_text_database(self, database_url: str) -> None:
+        """Health data may not cross a network unencrypted by accident: a remote database
+        needs an encrypting sslmode, or `disable` set on purpose (a private network)."""
+        url, mode = connect_options(database_url, self.db_sslmode)
+        if is_local(url) or mode in ENCRYPTED or mode == "disable":
+            return
+        raise ValueError(
+            "APP_ENV=production with the database on another host needs TLS: set "
+            "DB_SSLMODE=verify-full (the CA in PGSSLROOTCERT) or require, or sslmode=… in "
+            f"DATABASE_URL; it is {mode or 'unset'}. DB_SSLMODE=disable allows clear text."
+        )
 
     @property
     def uses_development_secret(self) -> bool:

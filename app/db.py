@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 from app.config import Settings
+from app.db_tls import connect_options, ssl_argument
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -64,8 +65,9 @@ class TimestampMixin:
 
 
 def create_engine(settings: Settings, url: str) -> AsyncEngine:
+    bare_url, ssl_mode = connect_options(url, settings.db_sslmode)
     return create_async_engine(
-        url,
+        bare_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
@@ -79,6 +81,7 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
                 "plan_cache_mode": settings.db_plan_cache_mode,
             },
             "timeout": settings.db_pool_timeout_seconds,
+            **ssl_argument(ssl_mode),
         },
     )
 

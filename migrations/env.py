@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import get_settings
+from app.db_tls import connect_options, ssl_argument
 from app.embedded_db import embedded_database_url
 from app.models import Base
 
@@ -43,7 +44,8 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_async_engine(database_url())
+    url, ssl_mode = connect_options(database_url(), get_settings().db_sslmode)
+    engine = create_async_engine(url, connect_args=ssl_argument(ssl_mode))
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

@@ -36,7 +36,7 @@ def test_production_with_strong_secret_is_fine() -> None:
         app_env="production",
         jwt_secret=STRONG,
         api_key_pepper=STRONG,
-        database_url="postgresql+asyncpg://x/y",
+        database_url="postgresql+asyncpg://x/y?sslmode=verify-full",
     )
     assert settings.app_env == "production"
 
