@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     )
     list_budget: str = Field(
         default="5000/hour",
-        description="Records of client data (clients, goals) one caller may list (`limits` "
-        "notation); past it, 429 and a warning in the log.",
+        description="Records of client data (clients, goals, goal revisions, progress events) "
+        "one caller may list (`limits` notation); past it, 429 and a warning in the log.",
     )
     failed_auth_limit: str = Field(
         default="20/minute",

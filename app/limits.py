@@ -74,9 +74,10 @@ class CallerRateLimiter(_Windows):
 
 
 class ListBudget(_Windows):
-    """Records of client data (clients, goals) one caller may list per window, charged per
-    page by the records on it. Past the budget the page is refused whole: 429, audited like
-    every refused request, and a warning in the log (ids only) to alert on.
+    """Records of client data (clients, goals, goal revisions, progress events) one caller may
+    list per window, charged per page by the records on it. Past the budget the page is
+    refused whole: 429, audited like every refused request, and a warning in the log (ids
+    only) to alert on.
 
     Fixed windows, so that `Retry-After` is when the whole budget is back; a sliding window
     frees a record at a time, and a page asked for again a second later would be refused

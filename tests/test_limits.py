@@ -247,3 +247,31 @@ async def test_an_ipv6_network_counts_as_one_sender_and_refusals_do_not_count(
         assert (await neighbour.get("/v1/clients", headers=bad)).status_code == 429
     async with sender("2001:db8:0:1::1") as next_network:
         assert (await next_network.get("/v1/clients", headers=bad)).status_code == 401
+
+
+async def test_pages_of_progress_events_and_revisions_are_charged_too(budget_api: Api) -> None:
+    """A goal's events (notes among them) and its history are client data as much as the
+    goal: paging through them spends the same budget."""
+    org = f"budget-{uuid.uuid4()}"
+    alice = budget_api.actor(org=org, sub="alice")
+    client = await budget_api.client(alice)
+    goal = await budget_api.goal(alice, client["id"])
+    for _ in range(3):
+        note = {"kind": "note", "note": "Budget-Canary note"}
+        recorded = await alice.post(f"/v1/goals/{goal['id']}/progress-events", json=note)
+        assert recorded.status_code == 201, recorded.text
+
+    events = await alice.get(f"/v1/goals/{goal['id']}/progress-events")
+    assert (events.status_code, len(events.json()["items"])) == (200, 3)  # 3 of 4 spent
+    history = await alice.get(f"/v1/goals/{goal['id']}/revisions")
+    assert (history.status_code, len(history.json()["items"])) == (200, 1)  # 4 of 4
+    refused = await alice.get(f"/v1/goals/{goal['id']}/progress-events", params={"limit": 1})
+    assert refused.status_code == 429
+    assert refused.json()["type"].endswith(":list-budget-spent")
+    assert (await alice.get(f"/v1/goals/{goal['id']}/revisions")).status_code == 429
+    # Nothing listed, nothing charged: an empty page is still served.
+    empty = {"occurred_before": "2000-01-01T00:00:00Z"}
+    assert (await alice.get(f"/v1/goals/{goal['id']}/progress-events", params=empty)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }

@@ -187,6 +187,7 @@ async def transition_goal(
 )
 async def list_goal_revisions(
     goal_id: uuid.UUID,
+    request: Request,
     service: GoalServiceDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -196,5 +197,6 @@ async def list_goal_revisions(
     revisions, next_cursor = await service.revisions(
         goal_id, after=decode_cursor(cursor), limit=limit
     )
+    await charge_listed(request, len(revisions))
     items = [RevisionRead.from_row(revision) for revision in revisions]
     return Page[RevisionRead](items=items, next_cursor=next_cursor)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.http import TimestampText, parse_timestamp
+from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, LimitQuery, Page, TimedCursorQuery, decode_timed_cursor
 from app.problems import problem_responses
 from app.progress.repository import EventFilters
@@ -65,6 +66,7 @@ async def record_progress_event(
 )
 async def list_progress_events(
     goal_id: uuid.UUID,
+    request: Request,
     service: ProgressServiceDep,
     kind: KindFilter = None,
     occurred_after: After = None,
@@ -81,6 +83,7 @@ async def list_progress_events(
     events, next_cursor = await service.search(
         goal_id, filters, before=decode_timed_cursor(cursor), limit=limit
     )
+    await charge_listed(request, len(events))
     return Page[EventRead](
         items=[EventRead.model_validate(event) for event in events], next_cursor=next_cursor
     )
