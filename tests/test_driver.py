@@ -4,8 +4,10 @@ a change, the same transaction: all of the request's statements commit, or none.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -172,6 +174,32 @@ async def test_a_read_gives_its_connection_back_whether_it_answers_or_fails(
         kept = service.state.read_sessionmaker.take()
         assert not kept.in_transaction()
         assert not kept.identity_map  # nothing the next reader could be handed by mistake
+
+
+async def test_concurrent_reads_each_have_a_session_of_their_own(settings: Settings) -> None:
+    """Kept sessions are handed out one reader at a time: twenty GETs in flight at once, each
+    through the ORM and the driver, answer each with its own goal, and afterwards every
+    session is back, none twice."""
+    async with production_app(settings) as (service, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        client = await api.client(alice)
+        goals = [await api.goal(alice, client["id"], title=f"Goal number {n}") for n in range(20)]
+
+        async def read(goal: dict[str, Any]) -> tuple[str, str, int]:
+            got, history = await asyncio.gather(
+                alice.get(f"/v1/goals/{goal['id']}"),
+                alice.get(f"/v1/goals/{goal['id']}/revisions"),
+            )
+            assert (got.status_code, history.status_code) == (200, 200), got.text + history.text
+            return got.json()["title"], goal["title"], len(history.json()["items"])
+
+        await read(goals[0])  # sessions kept from earlier reads are there to be taken
+        answers = await asyncio.gather(*(read(goal) for goal in goals))
+        assert all(title == expected and revisions == 1 for title, expected, revisions in answers)
+        idle = service.state.read_sessionmaker._idle
+        assert 1 < len(idle) <= 40  # the readers in flight needed sessions of their own
+        assert len({id(session) for session in idle}) == len(idle)
+        assert service.state.engine.pool.checkedout() == 0
 
 
 async def test_a_read_session_refuses_a_driver_write(app: FastAPI) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from limits.aio.storage import memory as limits_memory
 
 from app.api_keys.secrets import generate_key
 from app.auth.caller import Caller, Role
@@ -154,6 +157,33 @@ async def test_an_address_that_keeps_sending_bad_credentials_is_refused(
         for headers in [{"Authorization": f"Bearer {expired}"}] * 4 + [{}] * 4:
             assert (await other.get("/v1/clients", headers=headers)).status_code == 401
         assert (await other.get("/v1/clients", headers=bob.headers)).status_code == 200
+
+
+async def test_an_address_is_let_back_in_once_its_window_has_passed(
+    guarded_app: FastAPI, guarded_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refusal does not last for ever: once its window (a day, sliding) has passed, the
+    address may send a valid token again and has its whole budget back. Only the limiter's
+    clock is moved on, not the tokens'."""
+    transport = ASGITransport(app=guarded_app, client=("198.51.100.9", 4000))
+    bad = {"Authorization": "Bearer not-a-jwt"}
+    bob = guarded_api.actor(org="guard-org", sub="bob")
+    now = time.time()
+
+    def clock_at(later: timedelta) -> None:
+        moved = SimpleNamespace(time=lambda: now + later.total_seconds())
+        monkeypatch.setattr(limits_memory, "time", moved)
+
+    async with AsyncClient(transport=transport, base_url="http://test") as http:
+        statuses = [(await http.get("/v1/clients", headers=bad)).status_code for _ in range(3)]
+        assert statuses == [401, 401, 401]
+        clock_at(timedelta(hours=1))
+        assert (await http.get("/v1/clients", headers=bob.headers)).status_code == 429
+        # A sliding window forgets a window's failures over the next: both have passed.
+        clock_at(timedelta(days=2, minutes=1))
+        assert (await http.get("/v1/clients", headers=bob.headers)).status_code == 200
+        statuses = [(await http.get("/v1/clients", headers=bad)).status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]
 
 
 async def test_a_page_refused_by_one_window_is_charged_to_none() -> None:
