@@ -13,6 +13,7 @@ import ipaddress
 from typing import Any, Literal, cast, get_args
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 SSL_MODES: frozenset[str] = frozenset(get_args(SslMode))
@@ -23,7 +24,10 @@ _URL_NAMES = ("sslmode", "ssl")
 
 def split_ssl_mode(url: str) -> tuple[URL, SslMode | None]:
     """The URL without its TLS parameter, and the mode it named (None if it named none)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("DATABASE_URL is not a URL (postgresql+asyncpg://user@host/db)") from None
     named = {value for name in _URL_NAMES for value in _values(parsed.query.get(name))}
     if len(named) > 1:
         raise ValueError(f"DATABASE_URL names more than one TLS mode: {sorted(named)}")

@@ -63,13 +63,15 @@ def test_production_accepts_tls_a_local_server_or_clear_text_on_purpose(
     assert production(url, **changes).app_env == "production"
 
 
-def test_a_mode_that_contradicts_the_url_stops_the_start() -> None:
+def test_a_contradictory_or_unreadable_url_stops_the_start() -> None:
     with pytest.raises(ValidationError, match="contradicts"):
         Settings(database_url="postgresql+asyncpg://a@h/d?sslmode=require", db_sslmode="disable")
     with pytest.raises(ValidationError, match="more than one TLS mode"):
         Settings(database_url="postgresql+asyncpg://a@h/d?sslmode=require&ssl=disable")
     with pytest.raises(ValidationError, match="sslmode must be one of"):
         Settings(database_url="postgresql+asyncpg://a@h/d?sslmode=sometimes")
+    with pytest.raises(ValidationError, match="DATABASE_URL is not a URL"):
+        production("db.example.com:5432")
 
 
 class FakeServer:
