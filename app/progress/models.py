@@ -12,6 +12,7 @@ EVENT_KINDS = ["measurement", "step_completed", "note", "session_outcome"]
 EVENT_SOURCES = ["client", "clinician", "integration"]
 EVENT_STATUSES = ["recorded", "retracted"]
 TIMELINE_INCLUDES = ["org_id", "status", "kind", "value", "gas_level", "source"]
+STEP_TIMELINE_INCLUDES = ["org_id", "kind", "status"]
 
 
 def _one_of(column: str, values: list[str]) -> str:
@@ -33,10 +34,12 @@ class ProgressEvent(IdMixin, Base):
             postgresql_include=TIMELINE_INCLUDES,
         ),
         Index(None, "org_id", "id"),
+        # A step's completions, with what habit strength filters on: index-only too.
         Index(
-            "ix_progress_events_step_completions",
+            "ix_progress_events_step_timeline",
             "step_id",
             "occurred_at",
+            postgresql_include=STEP_TIMELINE_INCLUDES,
             postgresql_where="step_id IS NOT NULL",
         ),
         CheckConstraint(_one_of("kind", EVENT_KINDS), name="kind"),

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
-    union,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine.interfaces import ExecutionContext
@@ -186,28 +186,37 @@ def _recorded_of_goal(*conditions: ColumnElement[bool]) -> list[ColumnElement[bo
 
 def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
     """Per goal, two arrays in time order: a few rows, where a row per point would cost
-    SQLAlchemy microseconds each (hundreds of points per client at a million events)."""
+    SQLAlchemy microseconds each (hundreds of points per client at a million events).
+
+    The window's points and those of the latest two that are older than the window: the two
+    parts never share a point, so no step to remove duplicates (UNION ALL, not UNION), and
+    each goal's arrays are built beside it (LATERAL), not grouped again after a sort."""
     is_measurement = (ProgressEvent.kind == "measurement", ProgressEvent.value.is_not(None))
     columns = (ProgressEvent.id, ProgressEvent.occurred_at, ProgressEvent.value)
-    in_window = select(*columns).where(
-        *_recorded_of_goal(*is_measurement, ProgressEvent.occurred_at >= _SINCE)
+    in_window = (
+        select(*columns)
+        .where(*_recorded_of_goal(*is_measurement, ProgressEvent.occurred_at >= _SINCE))
+        .correlate(_GOAL)
     )
     latest_two = (
         select(*columns)
         .where(*_recorded_of_goal(*is_measurement))
         .order_by(*_NEWEST_FIRST)
         .limit(2)
+        .correlate(_GOAL)
+        .lateral("latest")
     )
-    point = union(in_window, latest_two).subquery().lateral("point")
+    before_window = select(latest_two).where(latest_two.c.occurred_at < _SINCE)
+    point = union_all(in_window, before_window).subquery("point")
     in_time_order = (point.c.occurred_at, point.c.id)
+    arrays = select(
+        func.array_agg(aggregate_order_by(point.c.occurred_at, *in_time_order)).label("times"),
+        func.array_agg(aggregate_order_by(point.c.value, *in_time_order)).label("values"),
+    ).lateral("arrays")
     return (
-        select(
-            _GOAL.c.id.label("goal_id"),
-            func.array_agg(aggregate_order_by(point.c.occurred_at, *in_time_order)).label("times"),
-            func.array_agg(aggregate_order_by(point.c.value, *in_time_order)).label("values"),
-        )
-        .select_from(_GOAL.join(point, true()))
-        .group_by(_GOAL.c.id)
+        select(_GOAL.c.id.label("goal_id"), arrays.c.times, arrays.c["values"])
+        .select_from(_GOAL.join(arrays, true()))
+        .where(arrays.c.times.is_not(None))  # a goal without a measurement has no row
     )
 
 
@@ -281,9 +290,15 @@ _COMPLETIONS_SINCE = (
     )
     .scalar_subquery()
 )
+# Looked up per step by primary key: planned once for any list of goals, a join read every
+# client of the organization into a hash table (a sequential scan that grows with the org).
+_CLIENT_TIMEZONE = (
+    select(Client.timezone)
+    .where(Client.id == ActionStep.client_id, Client.org_id == CALLER_ORG)
+    .scalar_subquery()
+)
 _HABIT_STEPS = (
-    select(ActionStep, _COMPLETIONS_SINCE, Client.timezone)
-    .join(Client, (Client.id == ActionStep.client_id) & (Client.org_id == CALLER_ORG))
+    select(ActionStep, _COMPLETIONS_SINCE, _CLIENT_TIMEZONE)
     .where(
         ActionStep.org_id == CALLER_ORG,
         ActionStep.goal_id == any_(_GOAL_IDS),

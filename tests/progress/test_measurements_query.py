@@ -1,0 +1,88 @@
+"""The summary's measurements query against a plain reading of what it promises, on many
+generated timelines: each goal's recorded measurements inside the window, plus its latest two
+whenever they were, each point once, oldest first."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.auth.caller import Caller, Role
+from app.progress.repository import ProgressRepository
+from app.progress.summary import TREND_WINDOW
+from tests.api import Actor, Api
+
+NOW = datetime.now(UTC)
+SINCE = NOW - TREND_WINDOW
+INSERT = text(
+    "INSERT INTO progress_events (id, org_id, client_id, goal_id, kind, value, occurred_at,"
+    " recorded_at, source, recorded_by, status)"
+    " VALUES (:id, :org, :client, :goal, :kind, :value, :at, :at, 'clinician', 'alice', :status)"
+)
+# Days before now: inside the window, outside it, on its edge, and a few minutes ahead.
+OFFSETS = st.one_of(
+    st.floats(min_value=-0.003, max_value=200, allow_nan=False),
+    st.sampled_from([0.0, TREND_WINDOW.days, TREND_WINDOW.days + 1e-6]),
+)
+EVENT = st.tuples(
+    OFFSETS,
+    st.sampled_from(["measurement", "measurement", "note"]),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=10, allow_nan=False)),
+    st.sampled_from(["recorded", "recorded", "recorded", "retracted"]),
+)
+
+
+def expected(events: list[dict[str, Any]]) -> list[tuple[datetime, float]]:
+    counted = sorted(
+        (e["at"], e["id"], e["value"])
+        for e in events
+        if e["kind"] == "measurement" and e["value"] is not None and e["status"] == "recorded"
+    )
+    kept = {point for point in counted if point[0] >= SINCE} | set(counted[-2:])
+    return [(at, value) for at, _, value in sorted(kept)]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(timelines=st.lists(st.lists(EVENT, max_size=12), min_size=2, max_size=2))
+async def test_window_plus_latest_two_in_time_order(
+    api: Api, connection: AsyncConnection, timelines: list[list[tuple[Any, ...]]]
+) -> None:
+    org = f"points-{uuid.uuid4()}"
+    alice = api.actor(org=org, sub="alice")
+    client = await api.client(alice)
+    goals = [await _goal(api, alice, client["id"]) for _ in timelines]
+    written: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for goal_id, timeline in zip(goals, timelines, strict=True):
+        written[goal_id] = []
+        for days_ago, kind, value, status in timeline:
+            row = {"id": uuid.uuid4(), "org": org, "client": uuid.UUID(client["id"]),
+                   "goal": goal_id, "kind": kind, "value": value, "status": status,
+                   "at": NOW - timedelta(days=days_ago)}  # fmt: skip
+            await connection.execute(INSERT, row)
+            written[goal_id].append(row)
+
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+    repository = ProgressRepository(session, Caller(org_id=org, subject="alice", role=Role.ADMIN))
+    found = await repository.measurements(goals, since=SINCE)
+    await session.close()
+
+    for goal_id in goals:
+        points = [(point.at, point.value) for point in found.get(goal_id, [])]
+        assert points == expected(written[goal_id])
+    # Another organization's caller sees none of it, whatever ids it names.
+    stranger = ProgressRepository(session, Caller(org_id="other", subject="x", role=Role.ADMIN))
+    assert await stranger.measurements(goals, since=SINCE) == {}
+
+
+async def _goal(api: Api, actor: Actor, client_id: str) -> uuid.UUID:
+    return uuid.UUID((await api.goal(actor, client_id))["id"])
