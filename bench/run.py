@@ -71,6 +71,7 @@ def explained() -> dict[str, Any]:
         "event page": EVENT_PAGE,
         "summary measurements": progress._MEASUREMENTS,
         "summary tallies": progress._TALLIES,
+        "summary habit steps": progress._HABIT_STEPS,
     }
 
 
