@@ -67,7 +67,7 @@ class _Windows:
 
 class CallerRateLimiter(_Windows):
     async def check(self, caller: Caller) -> None:
-        identity = (caller.org_id, caller.subject)
+        identity = (caller.unique_key,)
         for item in self.items:
             if not await self.limiter.hit(item, *identity):
                 raise await self.refusal(item, f"More than {item} requests; slow down.", *identity)
@@ -89,7 +89,7 @@ class ListBudget(_Windows):
     async def spend(self, caller: Caller, records: int) -> None:
         if not records:
             return
-        identity = (caller.org_id, caller.subject)
+        identity = (caller.unique_key,)
         for item in self.items:  # every window must have room before any is charged
             if not await self.limiter.test(item, *identity, cost=records):
                 _log.warning("list budget spent", budget=str(item), records=records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,18 @@ class Caller:
     role: Role
     scopes: frozenset[str] = frozenset()  # what an integration's key allows
     credential_id: uuid.UUID | None = None  # the API key, for integrations
+
+    @property
+    def principal(self) -> str:
+        """Who this is within the organization, never mistaken for another: a user's `sub`
+        cannot pose as an integration's `api-key:<id>` (an IdP may issue any `sub`)."""
+        return self.subject if self.role is Role.INTEGRATION else f"user:{self.subject}"
+
+    @property
+    def unique_key(self) -> str:
+        """One string that names this caller and no other, for in-memory counters: organization
+        names may hold any character, so joining the parts with a separator would not do."""
+        return json.dumps([self.org_id, self.principal], ensure_ascii=False)
 
     @property
     def is_staff(self) -> bool:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import jwt
 from jwt.types import Options
@@ -17,7 +16,7 @@ from app.config import Settings
 from app.problems import ServiceUnavailable, Unauthorized
 
 ALLOWED_ALGORITHMS = ["HS256"]
-_ORG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+MAX_ORG_LENGTH = 64
 MAX_SUBJECT_LENGTH = 255
 
 
@@ -123,13 +122,20 @@ def _shared_secret_claims(token: str, settings: Settings) -> dict[str, Any]:
 
 def _caller_from_claims(claims: dict[str, Any]) -> Caller:
     subject, org, role = claims.get("sub"), claims.get("org"), claims.get("role")
-    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_LENGTH:
+    if not _identifier(subject, MAX_SUBJECT_LENGTH):
         raise Unauthorized("The token's `sub` claim is missing or invalid.")
-    if not isinstance(org, str) or not _ORG_PATTERN.fullmatch(org):
+    if not _identifier(org, MAX_ORG_LENGTH):
         raise Unauthorized("The token's `org` claim is missing or invalid.")
     if role not in {r.value for r in USER_ROLES}:
         raise Unauthorized("The token's `role` claim must be admin, clinician or client.")
     return Caller(org_id=org, subject=subject, role=Role(role))
+
+
+def _identifier(claim: object, max_length: int) -> TypeGuard[str]:
+    """Any string the identity provider vouches for, up to `max_length` characters, but for
+    what is no character of a name: control and format characters, separators other than the
+    space, and lone surrogates (which could not even be stored)."""
+    return isinstance(claim, str) and 0 < len(claim) <= max_length and claim.isprintable()
 
 
 def mint_token(

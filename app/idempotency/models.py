@@ -13,9 +13,11 @@ class IdempotencyRecord(IdMixin, Base):
     """A POST's response, kept for 24 hours under the caller's Idempotency-Key."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("owner", "key"), Index(None, "expires_at"))
+    # Keys never cross callers: each caller (organization and principal) has its own.
+    __table_args__ = (UniqueConstraint("org_id", "principal", "key"), Index(None, "expires_at"))
 
-    owner: Mapped[str] = mapped_column(String(330))  # "<org>:<subject>": keys never cross callers
+    org_id: Mapped[str] = mapped_column(String(64))
+    principal: Mapped[str] = mapped_column(String(270))  # `Caller.principal`
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]

@@ -10,20 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.idempotency.models import IdempotencyRecord
 
+Owner = tuple[str, str]  # the caller's organization and principal
+
 
 class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def try_lock(self, owner: str, key: str) -> bool:
+    async def try_lock(self, owner: Owner, key: str) -> bool:
         """Held until this transaction ends: a second request with the same key meanwhile
-        learns at once that the first is still running."""
+        learns at once that the first is still running. (Organizations and principals are
+        printable, keys visible ASCII: the unit separator cannot occur in any of them.)"""
         statement = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
-        return bool(await self.session.scalar(statement, {"name": f"{owner}\x1f{key}"}))
+        name = "\x1f".join((*owner, key))
+        return bool(await self.session.scalar(statement, {"name": name}))
 
-    async def find(self, owner: str, key: str, now: datetime) -> IdempotencyRecord | None:
+    async def find(self, owner: Owner, key: str, now: datetime) -> IdempotencyRecord | None:
+        org_id, principal = owner
         statement = select(IdempotencyRecord).where(
-            IdempotencyRecord.owner == owner,
+            IdempotencyRecord.org_id == org_id,
+            IdempotencyRecord.principal == principal,
             IdempotencyRecord.key == key,
             IdempotencyRecord.expires_at > now,
         )
@@ -33,7 +39,7 @@ class IdempotencyRepository:
         """Insert, or take over an expired record of the same key."""
         statement = insert(IdempotencyRecord).values(**values)
         statement = statement.on_conflict_do_update(
-            index_elements=["owner", "key"],
+            index_elements=["org_id", "principal", "key"],
             set_={name: statement.excluded[name] for name in values if name != "id"},
             where=IdempotencyRecord.expires_at <= func.now(),
         )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.caller import Caller
 from app.auth.dependencies import get_caller
 from app.db import new_id, utcnow
-from app.idempotency.repository import IdempotencyRepository
+from app.idempotency.repository import IdempotencyRepository, Owner
 from app.problems import Conflict, UnprocessableContent
 from app.schemas import Absent
 
@@ -32,7 +32,7 @@ REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 @dataclass(frozen=True, slots=True)
 class PendingKey:
-    owner: str
+    owner: Owner
     key: str
     request_hash: str
 
@@ -45,8 +45,8 @@ class Replay(Exception):
         self.response = response
 
 
-def owner_of(caller: Caller) -> str:
-    return f"{caller.org_id}:{caller.subject}"
+def owner_of(caller: Caller) -> Owner:
+    return caller.org_id, caller.principal
 
 
 def fingerprint(request: Request, body: bytes) -> str:
@@ -102,7 +102,8 @@ async def remember_response(request: Request, response: Response) -> None:
     await IdempotencyRepository(request.state.session).save(
         {
             "id": new_id(),
-            "owner": pending.owner,
+            "org_id": pending.owner[0],
+            "principal": pending.owner[1],
             "key": pending.key,
             "request_hash": pending.request_hash,
             "status_code": response.status_code,

@@ -18,7 +18,7 @@ class SessionOutcome(IdMixin, Base):
     __table_args__ = (UniqueConstraint("org_id", "submitted_by", "external_id"),)
 
     org_id: Mapped[str] = mapped_column(String(64))
-    submitted_by: Mapped[str] = mapped_column(String(255))
+    submitted_by: Mapped[str] = mapped_column(String(270))  # `Caller.principal`
     external_id: Mapped[str] = mapped_column(String(128))
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"))
     occurred_at: Mapped[datetime]

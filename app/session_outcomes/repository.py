@@ -33,7 +33,7 @@ class SessionOutcomeRepository:
     async def by_external_id(self, external_id: str) -> SessionOutcome | None:
         statement = select(SessionOutcome).where(
             SessionOutcome.org_id == self.caller.org_id,
-            SessionOutcome.submitted_by == self.caller.subject,
+            SessionOutcome.submitted_by == self.caller.principal,
             SessionOutcome.external_id == external_id,
         )
         return (await self.session.scalars(statement)).one_or_none()

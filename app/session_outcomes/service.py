@@ -51,7 +51,7 @@ class SessionOutcomeService:
             {
                 "id": new_id(),
                 "org_id": self.caller.org_id,
-                "submitted_by": self.caller.subject,
+                "submitted_by": self.caller.principal,
                 "external_id": data.external_id,
                 "client_id": client.id,
                 "occurred_at": data.occurred_at,

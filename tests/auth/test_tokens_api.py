@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +92,10 @@ BAD_TOKENS = {
     "missing_org": lambda: sign(claims(org=None)),
     "bad_role": lambda: sign(claims(role="superuser")),
     "org_too_long": lambda: sign(claims(org="o" * 65)),
+    "org_empty": lambda: sign(claims(org="")),
+    "org_with_a_line_break": lambda: sign(claims(org="org-a\nforged log line")),
+    "sub_lone_surrogate": lambda: sign(claims(sub="\ud800")),
+    "org_not_a_string": lambda: sign(claims(org=["org-a"])),
     "garbage": lambda: "not.a.jwt",
     "hs512": lambda: jwt.encode(claims(), TEST_JWT_SECRET * 2, algorithm="HS512"),
 }
@@ -134,3 +139,22 @@ def test_verified_tokens_expire_and_stay_bounded() -> None:
     cache.put("a", alice, time.time() + 60)
     cache.put("b", alice, time.time() + 60)
     assert cache.get("fresh") is None  # the least recently used entry made room
+
+
+async def test_an_org_may_be_any_printable_name(strict_http: AsyncClient) -> None:
+    """API.md: `org` is any string up to 64 characters the identity provider vouches for,
+    spaces, slashes and any script included; what it names is kept apart from its neighbours."""
+    run = uuid.uuid4().hex[:6]  # the app commits: names of this run's own
+    names = [f"Clinic Ω / Nord {run}", f"Clinic Ω {run}", f"клиника:восток {run}", run + "o" * 58]
+    for org in names:
+        token = sign(claims(org=org, sub="dr. müller"))
+        created = await strict_http.post(
+            "/v1/clients",
+            json={"display_name": f"Client of {org}"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201, created.text
+    for org in names:
+        token = sign(claims(org=org, sub="dr. müller"))
+        listed = await call(strict_http, token)
+        assert [c["display_name"] for c in listed.json()["items"]] == [f"Client of {org}"]

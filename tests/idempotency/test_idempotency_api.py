@@ -116,3 +116,36 @@ async def test_20_concurrent_requests_with_one_key_create_one_row(committed_api:
     assert [c["display_name"] for c in listed] == ["Raced"]
     replay = await alice.post("/v1/clients", json={"display_name": "Raced"}, headers=headers)
     assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_no_caller_can_pose_as_another_by_the_shape_of_its_names(api: Api) -> None:
+    """Organization names may hold a colon, and an identity provider may issue any `sub`:
+    org "acme:east" with user "bob" is not org "acme" with user "east:bob", and a user whose
+    `sub` is "api-key:<id>" is not that integration. Neither is handed the other's response."""
+    headers = {"Idempotency-Key": "shape"}
+    east_bob = api.actor(org="acme:east", sub="bob")
+    acme_east_bob = api.actor(org="acme", sub="east:bob")
+    first = await east_bob.post("/v1/clients", json={"display_name": "Bob's"}, headers=headers)
+    second = await acme_east_bob.post(
+        "/v1/clients", json={"display_name": "Bob's"}, headers=headers
+    )
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.json()["id"] != second.json()["id"]
+
+    admin = api.actor("admin", org="shape-org", sub="root")
+    client = await api.client(admin, external_id="MRN-1")
+    goal = await api.goal(admin, client["id"])
+    created = await admin.post(
+        "/v1/api-keys", json={"name": "EHR", "scopes": ["session_outcomes:write"]}
+    )
+    integration = {"Authorization": f"Bearer {created.json()['key']}", **headers}
+    body = {"external_id": "ENC-1", "client_external_id": "MRN-1",
+            "occurred_at": (utcnow() - timedelta(hours=1)).isoformat(),
+            "goals": [{"goal_id": goal["id"], "achievement_status": "improving"}]}  # fmt: skip
+    stored = await api.http.post("/v1/session-outcomes", json=body, headers=integration)
+    posing = api.actor("admin", org="shape-org", sub=f"api-key:{created.json()['id']}")
+    answered = await posing.post("/v1/session-outcomes", json=body, headers=headers)
+    assert "Idempotent-Replayed" not in answered.headers
+    assert (stored.status_code, answered.status_code) == (201, 201), answered.text
+    assert stored.json()["id"] != answered.json()["id"]  # an outcome of its own submitter
