@@ -7,26 +7,39 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Header
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, TypeAdapter
 
 from app.problems import BadRequest, UnprocessableContent
 from app.schemas import Absent
 
-_ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+# One entity-tag of an If-Match list: ours are versions ("3"); a weak one (W/"3", as a proxy
+# that compresses may turn ours into) names the same version; a bare 3 is tolerated.
+# (An entity-tag's characters, less the comma that separates a list's tags.)
+_TAG = r'(?:W/)?(?:"[\x21\x23-\x2b\x2d-\x7e]*"|\d{1,9})'
+IF_MATCH_PATTERN = rf"^(?:\*|{_TAG}(?:[ \t]*,[ \t]*{_TAG})*)?$"
+_ENTITY_TAG = re.compile(r'^(?:W/)?(?:"([^"]*)"|(\d{1,9}))$')
+_VERSION = re.compile(r"^\d{1,9}$")
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_if_match(raw: str | None) -> int | None:
-    """The version the caller last saw, or None when they did not say (`*` or no header)."""
-    if not raw or raw == "*":
+def parse_if_match(raw: str | None) -> frozenset[int] | None:
+    """The versions the caller says it last saw, or None when it did not say (`*` or no
+    header). A list (`"2", "3"`) matches any of them; a tag that is not one of our versions
+    (`"abc"`) matches none, so the write is refused with 412 like any other stale tag."""
+    if raw is None or raw.strip() in ("", "*"):
         return None
-    match = _ETAG.match(raw)
-    if match is None:
-        raise BadRequest('`If-Match` must be the ETag you received, such as "3".')
-    return int(match.group(1))
+    versions = set()
+    for part in raw.split(","):
+        match = _ENTITY_TAG.match(part.strip())
+        if match is None:
+            raise BadRequest('`If-Match` must be ETags you received, such as "3".')
+        tag = match.group(1) if match.group(1) is not None else match.group(2)
+        if _VERSION.match(tag):
+            versions.add(int(tag))
+    return frozenset(versions)
 
 
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|z|[+-]\d{2}:\d{2})$"
@@ -50,10 +63,19 @@ def parse_timestamp(raw: str | None) -> datetime | None:
         raise UnprocessableContent(f"{raw!r} is not a real date and time.") from None
 
 
+def format_timestamp(moment: datetime | None) -> str | None:
+    """As response bodies write timestamps (RFC 3339, UTC as `Z`), for a problem's extras."""
+    return None if moment is None else _TIMESTAMP.dump_python(moment, mode="json")
+
+
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
 IfMatchHeader = Annotated[
-    Annotated[str, StringConstraints(pattern=r'^(\*|(W/)?"\d{1,9}"|\d{1,9})?$')] | Absent,
+    Annotated[str, StringConstraints(max_length=1024, pattern=IF_MATCH_PATTERN)] | Absent,
     Header(
-        description='The `ETag` from your last read (e.g. `"3"`). If the goal changed since, '
-        "you get 412 instead of overwriting someone else's change.",
+        description='The `ETag` from your last read (e.g. `"3"`; a list matches any of its '
+        "tags). If the record changed since, you get 412 instead of overwriting someone else's "
+        "change.",
     ),
 ]

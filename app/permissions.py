@@ -12,11 +12,12 @@ def require_role(caller: Caller, *allowed: Role, action: str) -> None:
         raise Forbidden(f"Only {names} may {action}.")
 
 
-def check_version(current: int, expected: int | None, *, what: str) -> None:
+def check_version(current: int, expected: frozenset[int] | None, *, what: str) -> None:
     """Optimistic concurrency: refuse to write over a change the caller has not seen."""
-    if expected is not None and expected != current:
+    if expected is not None and current not in expected:
+        sent = ", ".join(map(str, sorted(expected))) or "none of its versions"
         raise PreconditionFailed(
-            f"The {what} changed since you read it (you sent version {expected}, it is now "
+            f"The {what} changed since you read it (you sent {sent}, it is now version "
             f"{current}). Read it again, re-apply your change, and send the new ETag.",
             current_version=current,
         )

@@ -49,7 +49,7 @@ class ClientService:
         return client
 
     async def update(
-        self, client_id: uuid.UUID, data: ClientUpdate, if_match: int | None
+        self, client_id: uuid.UUID, data: ClientUpdate, if_match: frozenset[int] | None
     ) -> Client:
         require_role(self.caller, *STAFF, action="change client records")
         client = await self.get(client_id)

@@ -155,7 +155,9 @@ class GoalService:
         await self.goals.flush()
         return goal
 
-    async def update(self, goal_id: uuid.UUID, data: GoalUpdate, if_match: int | None) -> Goal:
+    async def update(
+        self, goal_id: uuid.UUID, data: GoalUpdate, if_match: frozenset[int] | None
+    ) -> Goal:
         goal = await self.get(goal_id, for_update=True)
         changes = data.model_dump(mode="python", exclude_unset=True)
         self._check_may_edit(goal, changes)

@@ -22,7 +22,7 @@ class EventCreate(WireModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"kind": "measurement", "value": 3, "occurred_at": "2026-12-07T20:15:00Z"},
+                {"kind": "measurement", "value": 3},  # occurred_at: now
                 {"kind": "note", "note": "Hard week; kept the evening entries anyway."},
                 {"kind": "step_completed", "step_id": "0193a4d0-0000-7000-8000-0000000000a1"},
             ]

@@ -16,6 +16,7 @@ from app.db import new_id, utcnow
 from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import Goal, GoalFacts, GoalView
 from app.goals.service import GoalService
+from app.http import format_timestamp
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
@@ -150,7 +151,10 @@ class ProgressService:
         if not self.caller.is_staff and event.recorded_by != self.caller.subject:
             raise Forbidden("Clients may retract only what they recorded themselves.")
         if event.status == "retracted":
-            raise Conflict("This event is already retracted.", retracted_at=str(event.retracted_at))
+            raise Conflict(
+                "This event is already retracted.",
+                retracted_at=format_timestamp(event.retracted_at),
+            )
         event.status = "retracted"
         event.retracted_at = utcnow()
         event.retracted_by = self.caller.subject

@@ -81,9 +81,12 @@ async def update_step(
     "/v1/steps/{step_id:uuid}",
     summary="Remove a step from the plan",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, 412),
 )
-async def delete_step(step_id: uuid.UUID, service: StepServiceDep) -> None:
+async def delete_step(
+    step_id: uuid.UUID, service: StepServiceDep, if_match: IfMatchHeader = None
+) -> None:
     """The step leaves the plan and the others close the gap. Progress recorded against it is
-    kept. Clinicians and admins only. Deleting a step that is already gone is a 204 too."""
-    await service.delete(step_id)
+    kept. Clinicians and admins only. With `If-Match`, only the version you last read is
+    removed (412 if it changed since). Deleting a step that is already gone is a 204 too."""
+    await service.delete(step_id, parse_if_match(if_match))

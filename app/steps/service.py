@@ -63,7 +63,7 @@ class StepService:
         return step
 
     async def update(
-        self, step_id: uuid.UUID, data: StepUpdate, if_match: int | None
+        self, step_id: uuid.UUID, data: StepUpdate, if_match: frozenset[int] | None
     ) -> ActionStep:
         step = await self.get(step_id)
         changes = data.model_dump(exclude_unset=True)
@@ -83,7 +83,7 @@ class StepService:
             await self._move(goal, step, position)
         return step
 
-    async def delete(self, step_id: uuid.UUID) -> None:
+    async def delete(self, step_id: uuid.UUID, if_match: frozenset[int] | None) -> None:
         require_role(self.caller, *STAFF, action="edit action plans")
         step = await self.steps.get(step_id, deleted_too=True)
         if step is None:
@@ -91,6 +91,7 @@ class StepService:
         if step.deleted_at is not None:
             return  # removing it again is not an error: DELETE is idempotent
         goal = await self._lock_plan(step.goal_id)
+        check_version(step.version, if_match, what="step")
         step.deleted_at = utcnow()
         await self.steps.flush()
         await self.steps.renumber(goal.id, await self.steps.plan(goal.id))

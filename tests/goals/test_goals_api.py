@@ -103,7 +103,15 @@ async def test_patch_with_stale_if_match_is_412_and_changes_nothing(
     assert stale.json()["current_version"] == 2
     assert (await alice.get(url)).json()["priority"] == "low"
     garbage = await alice.patch(url, json={"priority": "medium"}, headers={"If-Match": "abc"})
-    assert garbage.status_code == 400
+    assert garbage.status_code == 400  # not an entity-tag at all
+    for not_ours in ('"abc"', '"1", "3"', 'W/"1"'):  # well-formed, and no tag names version 2
+        refused = await alice.patch(
+            url, json={"priority": "medium"}, headers={"If-Match": not_ours}
+        )
+        assert refused.status_code == 412, not_ours
+    listed = await alice.patch(url, json={"priority": "high"}, headers={"If-Match": '"1", "2"'})
+    assert listed.status_code == 200  # a list matches if any of its tags does
+    assert listed.headers["ETag"] == '"3"'
 
 
 async def test_patch_without_change_keeps_version_and_adds_no_revision(

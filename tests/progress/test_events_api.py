@@ -157,6 +157,8 @@ async def test_retract_marks_and_never_deletes(
     )
     again = await alice.post(f"/v1/progress-events/{own['id']}/retract", json={"reason": "x"})
     assert again.status_code == 409
+    assert again.json()["retracted_at"] == body["retracted_at"]  # RFC 3339, as in the event
+    assert again.json()["retracted_at"].endswith("Z")
     listed = (await alice.get(f"/v1/goals/{goal_id}/progress-events")).json()["items"]
     assert {e["id"] for e in listed} == {own["id"], theirs["id"]}
     summary = (await alice.get(f"/v1/goals/{goal_id}/progress")).json()

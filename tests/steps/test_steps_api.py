@@ -116,6 +116,11 @@ async def test_if_match_on_steps(alice: Actor, goal: dict[str, Any]) -> None:
     ).status_code == 200
     stale = await alice.patch(url, json={"title": "c"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412
+    # DELETE honours it too: a plan edited since is not removed from under its editor.
+    assert (await alice.delete(url, headers={"If-Match": '"1"'})).status_code == 412
+    assert (await alice.get(url)).status_code == 200
+    assert (await alice.delete(url, headers={"If-Match": '"2"'})).status_code == 204
+    assert (await alice.get(url)).status_code == 404
 
 
 async def test_recurrence_and_validation(alice: Actor, goal: dict[str, Any]) -> None:
