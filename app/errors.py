@@ -32,6 +32,7 @@ _CONSTRAINT_MESSAGES = {
     "uq_goals_one_focus_per_client": "Another request made a different goal the focus; retry.",
 }
 _CONNECTION_ERRORS = (OSError, ConnectionError, PoolTimeoutError)
+_NOT_JSON = "The body is not valid JSON (or not UTF-8, or nested too deeply)."
 
 
 def _problem(
@@ -70,7 +71,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
             400,
             "Malformed JSON",
             PROBLEM_BASE + "malformed-json",
-            detail="The body is not valid JSON.",
+            detail=_NOT_JSON,
         )
     # Never echo the rejected input back: it may be PHI.
     errors = [
@@ -98,8 +99,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, HTTPException):  # registered for this type only
         raise exc
-    titles = {404: "Not found", 405: "Method not allowed"}
-    slugs = {404: "not-found", 405: "method-not-allowed"}
+    # FastAPI's own 400 is a body its parser gave up on (not UTF-8, nested too deep): the
+    # same problem as a body that is not JSON at all.
+    titles = {400: "Malformed JSON", 404: "Not found", 405: "Method not allowed"}
+    slugs = {400: "malformed-json", 404: "not-found", 405: "method-not-allowed"}
+    details = {400: _NOT_JSON, 404: "Nothing is here."}
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
@@ -108,7 +112,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         exc.status_code,
         titles.get(exc.status_code, "HTTP error"),
         PROBLEM_BASE + slugs[exc.status_code] if exc.status_code in slugs else "about:blank",
-        detail="Nothing is here." if exc.status_code == 404 else str(exc.detail),
+        detail=details.get(exc.status_code, str(exc.detail)),
         headers=headers or None,
     )
 

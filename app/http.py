@@ -54,13 +54,17 @@ TimestampText = Annotated[
 ]
 
 
-def parse_timestamp(raw: str | None) -> datetime | None:
+def parse_timestamp(raw: str | None, name: str) -> datetime | None:
+    """The query parameter `name`'s timestamp (its form already checked by RFC3339_PATTERN);
+    a date that does not exist, such as February 30th, is a 422 naming the parameter."""
     if raw is None:
         return None
     try:
         return datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
     except ValueError:
-        raise UnprocessableContent(f"{raw!r} is not a real date and time.") from None
+        message = "This is not a real date and time."
+        error = {"loc": ["query", name], "msg": message, "type": "value_error"}
+        raise UnprocessableContent(f"`{name}`: {message}", errors=[error]) from None
 
 
 def format_timestamp(moment: datetime | None) -> str | None:

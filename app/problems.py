@@ -112,6 +112,12 @@ class UnprocessableContent(AppError):
     title = "Validation error"
 
 
+class IdempotencyKeyReused(AppError):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "Idempotency-Key reused"
+
+
 class ContentTooLarge(AppError):
     status = 413
     slug = "content-too-large"

@@ -96,7 +96,23 @@ def _bounded(max_length: int) -> StringConstraints:
     return StringConstraints(min_length=1, max_length=max_length)
 
 
-Identifier = Annotated[str, _bounded(255), _CLEAN, _CLEAN_SCHEMA]
+def _no_surrounding_space(value: str) -> str:
+    # " bob" would be another user than "bob", and nobody could tell them apart on a screen.
+    if value != value.strip(" ") or any(ch in "\t\n\r" for ch in value):
+        raise ValueError("must not start or end with a space, nor hold tabs or line breaks")
+    return value
+
+
+# No control characters, no tab or line break, no space first or last: the validators' rules.
+IDENTIFIER_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
+# A user's id (a token's `sub`) and other names a system matches exactly.
+Identifier = Annotated[
+    str,
+    _bounded(255),
+    _CLEAN,
+    AfterValidator(_no_surrounding_space),
+    Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
+]
 ShortCode = Annotated[str, _bounded(128), _CLEAN, _CLEAN_SCHEMA]
 Name = Annotated[str, _bounded(200), _CLEAN, _CLEAN_SCHEMA]
 LongText = Annotated[str, _bounded(4000), _CLEAN, _CLEAN_SCHEMA]

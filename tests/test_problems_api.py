@@ -33,12 +33,24 @@ async def test_unsupported_media_type_is_415(api: Api) -> None:
     assert form.status_code == 415
 
 
-async def test_malformed_json_is_400(api: Api) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"display_name": ',  # cut off
+        b'{"display_name": "\xff\xfe"}',  # not UTF-8
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,  # nested deeper than any parser goes
+    ],
+    ids=["cut-off", "not-utf8", "deeply-nested"],
+)
+async def test_a_body_that_is_not_json_is_400_malformed_json(api: Api, body: bytes) -> None:
     response = await api.actor().post(
-        "/v1/clients", content=b'{"display_name": ', headers={"Content-Type": "application/json"}
+        "/v1/clients", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert_problem(response.json(), 400)
+    problem = response.json()
+    assert_problem(problem, 400)
+    assert problem["type"].endswith(":malformed-json")
+    assert problem["title"] == "Malformed JSON"
 
 
 async def test_validation_problem_lists_errors_without_echoing_input(api: Api) -> None:

@@ -55,8 +55,8 @@ async def list_audit_events(
         resource_type=resource_type,
         resource_id=resource_id,
         outcome=outcome,
-        occurred_after=parse_timestamp(occurred_after),
-        occurred_before=parse_timestamp(occurred_before),
+        occurred_after=parse_timestamp(occurred_after, "occurred_after"),
+        occurred_before=parse_timestamp(occurred_before, "occurred_before"),
     )
     rows = await AuditRepository(session).search(
         caller.org_id, filters, before=decode_timed_cursor(cursor), limit=limit + 1

@@ -32,6 +32,7 @@ TemplateCategory = Literal[
     "self_compassion",
     "relationships",
     "sleep",
+    "other",
 ]
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 DEFAULT_WEEKS = 12
@@ -1228,6 +1229,52 @@ _SLEEP = (
     ),
 )
 
+# --- Anything else: a goal of the client's own ------------------------------------------------
+
+_OTHER = (
+    _template(
+        template_id="other-planned-valued-activity",
+        category="other",
+        name="Planned time for what matters",
+        title="Plan and do one activity you value three times a week",
+        description="At the start of each week, pick three times for an activity that matters to "
+        "you and is not a chore: a hobby, time outdoors, learning something, helping someone. "
+        "Put each in the calendar like an appointment, do it for at least 30 minutes, and note "
+        "afterwards how it went.",
+        measure=_count("Planned activities done", "activities per week", 0, 3),
+        relevance="When life narrows to what has to be done, mood and motivation drop; planning "
+        "time for what you value, rather than waiting to feel like it, brings both back.",
+        gas_levels=_levels(
+            "No planned activity done in the week",
+            "1-2 planned activities done in the week",
+            "3 planned activities done in the week, each for at least 30 minutes",
+            "4 planned activities done in the week",
+            "5 or more planned activities done in the week",
+        ),
+        steps=[
+            _step(
+                "List activities you value",
+                "Ten things, big or small, that you enjoy or that matter to you.",
+            ),
+            _step(
+                "Put three in next week's calendar",
+                "A day, a time and a place for each, like an appointment.",
+                _weekly(),
+            ),
+            _step(
+                "Do the planned activity",
+                "At least 30 minutes; afterwards rate from 0 to 10 how much it meant to you.",
+                _weekly(3),
+            ),
+            _step(
+                "Bring the week's ratings to session",
+                "Look at which activities lifted your mood the most.",
+                _weekly(),
+            ),
+        ],
+    ),
+)
+
 TEMPLATES: tuple[GoalTemplate, ...] = (
     *_EMOTIONAL_AWARENESS,
     *_COPING_SKILLS,
@@ -1237,4 +1284,5 @@ TEMPLATES: tuple[GoalTemplate, ...] = (
     *_SELF_COMPASSION,
     *_RELATIONSHIPS,
     *_SLEEP,
+    *_OTHER,
 )

@@ -121,7 +121,7 @@ async def list_goals(
         client_id=client_id,
         lifecycle_statuses=tuple(lifecycle_status or ()),
         categories=tuple(category or ()),
-        updated_since=parse_timestamp(updated_since),
+        updated_since=parse_timestamp(updated_since, "updated_since"),
     )
     return await _list(request, service, filters, limit, cursor)
 

@@ -135,6 +135,8 @@ class GoalService:
         if self.caller.role is Role.CLIENT:
             if fields["is_focus"]:
                 raise Forbidden("The focus goal is chosen with the clinician; leave is_focus out.")
+            if fields["expressed_by"] == "clinician":
+                raise Forbidden("A goal you propose is expressed by you; leave expressed_by out.")
             fields["expressed_by"] = "client"
         elif fields["expressed_by"] is None:
             fields["expressed_by"] = "clinician"

@@ -23,7 +23,7 @@ from app.auth.caller import Caller
 from app.auth.dependencies import get_caller
 from app.db import new_id, utcnow
 from app.idempotency.repository import IdempotencyRepository, Owner
-from app.problems import Conflict, UnprocessableContent
+from app.problems import Conflict, IdempotencyKeyReused
 from app.schemas import Absent
 
 RETENTION = timedelta(hours=24)
@@ -85,7 +85,7 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
         request.state.idempotency = PendingKey(owner, idempotency_key, request_hash)
         return
     if stored.request_hash != request_hash:
-        raise UnprocessableContent(
+        raise IdempotencyKeyReused(
             "This Idempotency-Key was already used for a different request; use a new key."
         )
     headers = {**stored.response_headers, "Idempotent-Replayed": "true"}

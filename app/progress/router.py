@@ -77,8 +77,8 @@ async def list_progress_events(
     """Newest `occurred_at` first, retracted events included (see `status`), in keyset pages."""
     filters = EventFilters(
         kinds=tuple(kind or ()),
-        occurred_after=parse_timestamp(occurred_after),
-        occurred_before=parse_timestamp(occurred_before),
+        occurred_after=parse_timestamp(occurred_after, "occurred_after"),
+        occurred_before=parse_timestamp(occurred_before, "occurred_before"),
     )
     events, next_cursor = await service.search(
         goal_id, filters, before=decode_timed_cursor(cursor), limit=limit

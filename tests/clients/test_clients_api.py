@@ -81,6 +81,12 @@ async def test_care_team_add_and_remove_controls_access(api: Api) -> None:
     assert (await alice.delete(f"{url}/care-team/bob")).status_code == 204
     assert (await bob.get(url)).status_code == 404
     assert (await alice.delete(f"{url}/care-team/bob")).status_code == 404
+    # A subject is matched exactly: one that is blank, or padded with spaces, is refused.
+    for blank in ("%20", "%20bob", "bob%09"):
+        refused = await alice.put(f"{url}/care-team/{blank}")
+        assert refused.status_code == 422, blank
+    team = (await alice.get(f"{url}/care-team")).json()
+    assert [member["clinician_subject"] for member in team["members"]] == ["alice"]
 
 
 async def test_client_role_cannot_change_care_team(api: Api) -> None:

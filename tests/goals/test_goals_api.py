@@ -56,12 +56,16 @@ async def test_goal_that_is_not_smart_is_still_saved_as_a_proposal(
 
 async def test_client_proposes_own_goal_as_client(api: Api, client_id: str) -> None:
     robin = api.actor("client", sub="robin")
-    response = await robin.post(
-        f"/v1/clients/{client_id}/goals", json=smart_goal(expressed_by="clinician")
-    )
+    url = f"/v1/clients/{client_id}/goals"
+    response = await robin.post(url, json=smart_goal(expressed_by=None))
     assert response.status_code == 201
     assert response.json()["expressed_by"] == "client"
     assert response.json()["lifecycle_status"] == "proposed"
+    # Said otherwise, it is refused (as a PATCH of it is), never quietly changed.
+    posing = await robin.post(url, json=smart_goal(expressed_by="clinician"))
+    assert posing.status_code == 403
+    assert "expressed_by" in posing.json()["detail"]
+    assert (await robin.post(url, json=smart_goal(expressed_by="client"))).status_code == 201
 
 
 async def test_client_cannot_create_goal_for_someone_else(api: Api, alice: Actor) -> None:

@@ -40,6 +40,7 @@ async def test_same_key_different_body_is_422(api: Api, connection: AsyncConnect
     await alice.post("/v1/clients", json={"display_name": "A"}, headers=headers)
     other = await alice.post("/v1/clients", json={"display_name": "B"}, headers=headers)
     assert other.status_code == 422
+    assert other.json()["type"].endswith(":idempotency-key-reused")  # not a field's fault
     assert await clients_named(connection, "B") == 0
 
 
