@@ -1286,3 +1286,20 @@ TEMPLATES: tuple[GoalTemplate, ...] = (
     *_SLEEP,
     *_OTHER,
 )
+
+
+def templates_page(
+    category: str | None, *, after: str | None, limit: int
+) -> tuple[list[GoalTemplate], str | None]:
+    """Templates by id (a keyset, as every list: any id is a place to continue from), `limit`
+    at a time after `after`; the id of the page's last template when more follow."""
+    chosen = [
+        t
+        for t in _BY_ID
+        if (category is None or t.category == category) and (after is None or t.id > after)
+    ]
+    page = chosen[:limit]
+    return page, page[-1].id if len(chosen) > limit else None
+
+
+_BY_ID = sorted(TEMPLATES, key=lambda template: template.id)

@@ -37,6 +37,30 @@ class StepRepository:
         statement = self._visible(deleted_too=deleted_too).where(ActionStep.id == step_id)
         return (await self.session.scalars(statement, self.scope)).one_or_none()
 
+    async def plan_page(
+        self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> Sequence[ActionStep]:
+        """Live steps in plan order, from the one after step `after` (by its position now;
+        a step of another plan, or none, leaves nothing after it)."""
+        statement = (
+            self._visible()
+            .where(ActionStep.goal_id == goal_id)
+            .order_by(ActionStep.position)
+            .limit(limit)
+        )
+        if after is not None:
+            position = (
+                select(ActionStep.position)
+                .where(
+                    ActionStep.org_id == CALLER_ORG,
+                    ActionStep.goal_id == goal_id,
+                    ActionStep.id == after,
+                )
+                .scalar_subquery()
+            )
+            statement = statement.where(ActionStep.position > position)
+        return (await self.session.scalars(statement, self.scope)).all()
+
     async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:
         statement = (
             self._visible().where(ActionStep.goal_id == goal_id).order_by(ActionStep.position)

@@ -9,8 +9,9 @@ from fastapi import Depends, Response, status
 
 from app.auth.dependencies import ServiceDependency
 from app.http import IfMatchHeader, etag, parse_if_match
+from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
-from app.steps.schemas import StepCreate, StepList, StepRead, StepUpdate
+from app.steps.schemas import StepCreate, StepRead, StepUpdate
 from app.steps.service import StepService
 from app.transaction import domain_router
 
@@ -46,10 +47,20 @@ async def create_step(
     summary="A goal's action plan, in order",
     responses=problem_responses(404),
 )
-async def list_steps(goal_id: uuid.UUID, service: StepServiceDep) -> StepList:
-    """Every step of the plan in `position` order (0, 1, 2, …, no gaps)."""
-    steps = await service.plan(goal_id)
-    return StepList(items=[StepRead.model_validate(step) for step in steps])
+async def list_steps(
+    goal_id: uuid.UUID,
+    service: StepServiceDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[StepRead]:
+    """The plan's steps in `position` order (0, 1, 2, …, no gaps), in pages. A plan holds at
+    most 100 steps, so `limit=100` always gets it whole. A page continues after the position
+    its cursor's step has now: a step moved or inserted meanwhile may be seen twice or not at
+    all, so read a plan being edited again from the start."""
+    steps, next_cursor = await service.plan_page(goal_id, after=decode_cursor(cursor), limit=limit)
+    return Page[StepRead](
+        items=[StepRead.model_validate(step) for step in steps], next_cursor=next_cursor
+    )
 
 
 @router.get("/v1/steps/{step_id:uuid}", summary="Get a step", responses=problem_responses(404))

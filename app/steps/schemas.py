@@ -101,10 +101,3 @@ class StepRead(ReadModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class StepList(ReadModel):
-    items: list[StepRead]
-    next_cursor: None = Field(
-        default=None, description="Always null: a plan holds at most 100 steps, all returned."
-    )

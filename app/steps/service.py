@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.models import Goal
 from app.goals.service import GoalService
+from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound
 from app.progress.service import ProgressService
@@ -28,9 +29,12 @@ class StepService:
         self.goals = GoalService(session, caller)
         self.progress = ProgressService(session, caller, settings)
 
-    async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:
+    async def plan_page(
+        self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> tuple[Sequence[ActionStep], str | None]:
         await self.goals.get(goal_id)
-        return await self.steps.plan(goal_id)
+        rows = await self.steps.plan_page(goal_id, after=after, limit=limit + 1)
+        return split_page(rows, limit, lambda step: encode_cursor(step.id))
 
     async def get(self, step_id: uuid.UUID) -> ActionStep:
         step = await self.steps.get(step_id)

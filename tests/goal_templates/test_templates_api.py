@@ -10,7 +10,7 @@ from tests.api import Api, today_plus
 
 async def test_templates_cover_every_area_and_create_active_goals(api: Api) -> None:
     alice = api.actor("clinician", sub="alice")
-    response = await alice.get("/v1/goal-templates")
+    response = await alice.get("/v1/goal-templates", params={"limit": 100})
     assert response.status_code == 200
     templates = response.json()["items"]
     categories = {t["category"] for t in templates}
@@ -34,3 +34,23 @@ async def test_filter_by_category_and_auth(api: Api) -> None:
     assert sleep
     assert {t["category"] for t in sleep} == {"sleep"}
     assert (await api.http.get("/v1/goal-templates")).status_code == 401
+
+
+async def test_templates_come_in_pages_like_every_list(api: Api) -> None:
+    alice = api.actor("clinician", sub="alice")
+    whole = (await alice.get("/v1/goal-templates", params={"limit": 100})).json()
+    assert whole["next_cursor"] is None
+    ids, cursor = [], None
+    while True:
+        params = {"limit": 7, **({"cursor": cursor} if cursor else {})}
+        page = (await alice.get("/v1/goal-templates", params=params)).json()
+        assert len(page["items"]) <= 7
+        ids += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert ids == [t["id"] for t in whole["items"]]
+    assert len((await alice.get("/v1/goal-templates")).json()["items"]) == 20  # the default
+    assert ids == sorted(ids)  # by id: any id is a place to continue from
+    rest = await alice.get("/v1/goal-templates", params={"cursor": "p", "limit": 100})
+    assert [t["id"] for t in rest.json()["items"]] == [i for i in ids if i > "p"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
+from app.pagination import encode_cursor
 from tests.api import Actor, Api
 
 
@@ -159,3 +161,33 @@ async def test_steps_of_closed_goals_cannot_be_ticked(alice: Actor, goal: dict[s
     assert response.status_code == 409
     events = (await alice.get(f"/v1/goals/{goal['id']}/progress-events")).json()["items"]
     assert events == []
+
+
+async def test_the_plan_comes_in_pages_in_position_order(
+    api: Api, alice: Actor, goal: dict[str, Any]
+) -> None:
+    """`limit` and `cursor` as on every list; `limit=100` gets any plan whole."""
+    await add_steps(alice, goal["id"], "a", "b", "c", "d", "e")
+    url = f"/v1/goals/{goal['id']}/steps"
+    titles, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await alice.get(url, params=params)).json()
+        titles += [step["title"] for step in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert (titles, pages) == (["a", "b", "c", "d", "e"], 3)
+    whole = (await alice.get(url, params={"limit": 100})).json()
+    assert [s["position"] for s in whole["items"]] == [0, 1, 2, 3, 4]
+    assert whole["next_cursor"] is None
+    assert len((await alice.get(url)).json()["items"]) == 5  # default 20
+    # A cursor names a step of this plan; another plan's leaves nothing after it.
+    other = await api.goal(alice, goal["client_id"])
+    (elsewhere,) = await add_steps(alice, other["id"], "x")
+    first = (await alice.get(url, params={"limit": 1})).json()
+    assert first["next_cursor"] is not None
+    foreign = encode_cursor(uuid.UUID(elsewhere["id"]))
+    assert (await alice.get(url, params={"cursor": foreign})).json()["items"] == []
+    assert (await alice.get(url, params={"cursor": "short"})).status_code == 400
