@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -61,6 +62,27 @@ def _is_malformed(loc: list[int | str]) -> bool:
     return loc[:1] == ["header"] or loc[:2] == ["query", "cursor"]
 
 
+def _without_union_branches(raw: Sequence[Any]) -> list[Any]:
+    """An optional parameter (`X | None`) that fails is reported by pydantic once per branch
+    of the union, each under a branch tag: `["query", "cursor", "constrained-str"]` and
+    `["query", "cursor", "none"]` ("Input should be None"). The caller sent a bad X: keep
+    that error, under the parameter's own `loc`, and drop the None branch's."""
+    optional = {
+        tuple(error["loc"][:-1])
+        for error in raw
+        if error["type"] == "none_required" and error["loc"][-1:] == ("none",)
+    }
+    kept = []
+    for error in raw:
+        loc = tuple(error["loc"])
+        if loc[:-1] in optional:
+            if error["type"] == "none_required":
+                continue
+            error = {**error, "loc": loc[:-1]}
+        kept.append(error)
+    return kept
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):  # registered for this type only
         raise exc
@@ -75,7 +97,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         )
     # Never echo the rejected input back: it may be PHI.
     errors = [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in raw
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in _without_union_branches(raw)
     ]
     if all(_is_malformed(error["loc"]) for error in errors):
         return _problem(

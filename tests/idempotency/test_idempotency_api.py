@@ -64,6 +64,7 @@ async def test_key_rules(api: Api) -> None:
         "/v1/clients", json={"display_name": "x"}, headers={"Idempotency-Key": "k" * 256}
     )
     assert too_long.status_code == 400
+    assert [e["loc"] for e in too_long.json()["errors"]] == [["header", "idempotency-key"]]
     errors_are_not_stored = {"Idempotency-Key": "bad-body"}
     assert (
         await alice.post("/v1/clients", json={}, headers=errors_are_not_stored)
