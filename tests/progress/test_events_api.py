@@ -245,3 +245,37 @@ async def test_a_clinicians_judgement_with_progress_becomes_the_goals(
     )
     revision = (await alice.get(f"/v1/goals/{goal_id}/revisions")).json()["items"][-1]
     assert revision["reason"] == "recorded with progress"
+
+
+async def test_a_client_cannot_retract_what_an_integration_recorded_by_its_name(
+    api: Api,
+) -> None:
+    """An identity provider may issue any `sub`, "api-key:<id>" included: a client so named
+    still recorded nothing an integration with that key sent."""
+    admin = api.actor("admin", org="posing-org", sub="root")
+    key = (
+        await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["session_outcomes:write"]})
+    ).json()
+    posing_as = f"api-key:{key['id']}"
+    client = await api.client(admin, user_subject=posing_as, external_id="MRN-P")
+    goal = await api.goal(admin, client["id"])
+    outcome = {"external_id": "ENC-P", "client_external_id": "MRN-P",
+               "occurred_at": iso(datetime.now(UTC) - timedelta(hours=1)),
+               "goals": [{"goal_id": goal["id"], "note": "from the EHR"}]}  # fmt: skip
+    sent = await api.http.post(
+        "/v1/session-outcomes", json=outcome, headers={"Authorization": f"Bearer {key['key']}"}
+    )
+    assert sent.status_code == 201, sent.text
+    (event_id,) = sent.json()["progress_event_ids"]
+    client_user = api.actor("client", org="posing-org", sub=posing_as)
+    refused = await client_user.post(
+        f"/v1/progress-events/{event_id}/retract", json={"reason": "mine?"}
+    )
+    assert refused.status_code == 403
+    own = await client_user.post(
+        f"/v1/goals/{goal['id']}/progress-events", json={"kind": "note", "note": "mine"}
+    )
+    retracted = await client_user.post(
+        f"/v1/progress-events/{own.json()['id']}/retract", json={"reason": "typo"}
+    )
+    assert retracted.status_code == 200
