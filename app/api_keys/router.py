@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, status
+from fastapi import Depends, Response, status
 
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.api_keys.service import ApiKeyService
@@ -61,6 +61,7 @@ async def list_api_keys(
     "/{key_id:uuid}",
     summary="Revoke an API key",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,  # no body, so no Content-Type either
     responses=problem_responses(403, 404),
 )
 async def revoke_api_key(key_id: uuid.UUID, service: ApiKeyServiceDep) -> None:

@@ -130,6 +130,7 @@ async def add_care_team_member(
     "/{client_id:uuid}/care-team/{clinician_subject}",
     summary="Remove a clinician from the care team",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,  # no body, so no Content-Type either
     responses=problem_responses(403, 404),
 )
 async def remove_care_team_member(

@@ -92,6 +92,7 @@ async def update_step(
     "/v1/steps/{step_id:uuid}",
     summary="Remove a step from the plan",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,  # no body, so no Content-Type either
     responses=problem_responses(403, 404, 412),
 )
 async def delete_step(
