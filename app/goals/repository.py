@@ -9,13 +9,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, any_, bindparam, func, select, update
+from sqlalchemy import Select, Table, any_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller, Role
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
-from app.db import TEXTS, UUIDS
+from app.db import TEXTS
 from app.driver import DriverQuery, Row, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision, GoalView
 
@@ -170,23 +170,7 @@ class GoalRepository:
         values = {**self.scope, "client_id": client_id, "statuses": list(statuses)}
         return (await self.session.scalars(_open_goals(self.caller.role), values)).all()
 
-    async def last_staff_revisions(
-        self, goal_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, datetime]:
-        """When a clinician or admin last changed each goal."""
-        values = {**self.scope, "goal_ids": list(goal_ids)}
-        return dict((await self.session.execute(_LAST_STAFF_REVISIONS, values)).all())
 
-
-_LAST_STAFF_REVISIONS = (
-    select(GoalRevision.goal_id, func.max(GoalRevision.changed_at))
-    .where(
-        GoalRevision.org_id == CALLER_ORG,
-        GoalRevision.goal_id == any_(bindparam("goal_ids", type_=UUIDS)),
-        GoalRevision.actor_role.in_(("admin", "clinician")),
-    )
-    .group_by(GoalRevision.goal_id)
-)
 _GOALS = cast(Table, Goal.__table__)
 # On every progress event that changes the status: built once, a plain UPDATE of one row.
 _SET_DERIVED_ACHIEVEMENT = (

@@ -113,11 +113,6 @@ class GoalService:
     async def open_goals(self, client_id: uuid.UUID) -> Sequence[Goal]:
         return await self.goals.open_goals(client_id, [status.value for status in OPEN_STATUSES])
 
-    async def last_staff_revisions(
-        self, goal_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, datetime]:
-        return await self.goals.last_staff_revisions(goal_ids)
-
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
     ) -> tuple[list[GoalRead], str | None]:

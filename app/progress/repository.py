@@ -44,6 +44,7 @@ from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
 from app.driver import DriverQuery, execute, fetch
+from app.goals.models import GoalRevision
 from app.progress.models import ProgressEvent
 from app.progress.summary import Point, points
 from app.steps.models import ActionStep
@@ -65,6 +66,25 @@ class GoalTallies:
     steps_done: int
     latest_gas_level: int | None
     last_clinical_activity: datetime | None  # staff or an integration last recorded progress
+    last_staff_revision: datetime | None  # a clinician or admin last changed the goal
+
+    @property
+    def last_reviewed(self) -> datetime | None:
+        """When staff last looked at the goal: changed it, or recorded progress on it."""
+        known = [at for at in (self.last_staff_revision, self.last_clinical_activity) if at]
+        return max(known, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class HabitStep:
+    """A live recurring step, with its completions since a given time."""
+
+    step_id: uuid.UUID
+    goal_id: uuid.UUID
+    created_at: datetime
+    recurrence: dict[str, Any]
+    completions: Sequence[datetime]
+    timezone: str  # the client's: a habit is kept or missed on the client's days
 
 
 class ProgressRepository:
@@ -143,25 +163,36 @@ class ProgressRepository:
 
     async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
         """Counts and latest facts for each goal, in one query."""
-        rows = await self.session.execute(_TALLIES, self._of(goal_ids))
+        rows = await fetch(self.session, _TALLIES_QUERY, self._of(goal_ids))
         return {
-            row.goal_id: GoalTallies(
-                events=row.events,
-                steps=row.steps,
-                steps_done=row.steps_done,
-                latest_gas_level=row.latest_gas_level,
-                last_clinical_activity=row.last_clinical_activity,
+            row["goal_id"]: GoalTallies(
+                events=row["events"],
+                steps=row["steps"],
+                steps_done=row["steps_done"],
+                latest_gas_level=row["latest_gas_level"],
+                last_clinical_activity=row["last_clinical_activity"],
+                last_staff_revision=row["last_staff_revision"],
             )
             for row in rows
         }
 
     async def habit_steps(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
-    ) -> Sequence[tuple[ActionStep, Sequence[datetime], str]]:
-        """The goals' live recurring steps, each with its completions since `since` and its
-        client's time zone (a habit is kept or missed on the client's days)."""
-        rows = await self.session.execute(_HABIT_STEPS, self._of(goal_ids, since=since))
-        return [(step, completions or (), zone) for step, completions, zone in rows]
+    ) -> list[HabitStep]:
+        """The goals' live recurring steps in plan order, each with its completions since
+        `since` and its client's time zone. Columns, not steps: nothing here is changed."""
+        rows = await fetch(self.session, _HABIT_STEPS_QUERY, self._of(goal_ids, since=since))
+        return [
+            HabitStep(
+                step_id=row["id"],
+                goal_id=row["goal_id"],
+                created_at=row["created_at"],
+                recurrence=row["recurrence"],
+                completions=row["completions"] or (),
+                timezone=row["timezone"],
+            )
+            for row in rows
+        ]
 
     def _of(self, goal_ids: Sequence[uuid.UUID], **values: Any) -> dict[str, Any]:
         return {**self.scope, "goal_ids": list(goal_ids), **values}
@@ -278,7 +309,17 @@ _TALLIES = select(
         ProgressEvent.occurred_at,
         or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration"),
     ).label("last_clinical_activity"),
+    select(func.max(GoalRevision.changed_at))
+    .where(
+        GoalRevision.org_id == CALLER_ORG,
+        GoalRevision.goal_id == _GOAL.c.id,
+        or_(GoalRevision.actor_role == "admin", GoalRevision.actor_role == "clinician"),
+    )
+    .scalar_subquery()
+    .label("last_staff_revision"),
 )
+# Run on the driver: a handful of scalars per goal, read on every summary.
+_TALLIES_QUERY = DriverQuery(_TALLIES)
 _COMPLETIONS_SINCE = (
     select(func.array_agg(ProgressEvent.occurred_at))
     .where(
@@ -298,7 +339,14 @@ _CLIENT_TIMEZONE = (
     .scalar_subquery()
 )
 _HABIT_STEPS = (
-    select(ActionStep, _COMPLETIONS_SINCE, _CLIENT_TIMEZONE)
+    select(
+        ActionStep.id,
+        ActionStep.goal_id,
+        ActionStep.created_at,
+        ActionStep.recurrence,
+        _COMPLETIONS_SINCE.label("completions"),
+        _CLIENT_TIMEZONE.label("timezone"),
+    )
     .where(
         ActionStep.org_id == CALLER_ORG,
         ActionStep.goal_id == any_(_GOAL_IDS),
@@ -307,3 +355,4 @@ _HABIT_STEPS = (
     )
     .order_by(ActionStep.goal_id, ActionStep.position)
 )
+_HABIT_STEPS_QUERY = DriverQuery(_HABIT_STEPS)

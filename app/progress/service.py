@@ -195,24 +195,16 @@ class ProgressService:
                 for goal in goals
             ],
             gas_t_score=gas_t_score(scored),
-            next_review_due=await self._next_review_due(goals, figures.tallies),
+            next_review_due=self._next_review_due(goals, figures.tallies),
         )
 
-    async def _next_review_due(
+    def _next_review_due(
         self, goals: Sequence[Goal], tallies: dict[uuid.UUID, GoalTallies]
     ) -> date | None:
         active = [goal for goal in goals if goal.lifecycle_status == LifecycleStatus.ACTIVE.value]
         if not active:
             return None
-        ids = [goal.id for goal in active]
-        revised = await self.goals.last_staff_revisions(ids)
-        reviews = [
-            max(
-                filter(None, (revised.get(goal.id), tallies[goal.id].last_clinical_activity)),
-                default=goal.created_at,
-            )
-            for goal in active
-        ]
+        reviews = [tallies[goal.id].last_reviewed or goal.created_at for goal in active]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
     async def _append(self, goal: GoalView, *, reason: str, **fields: Any) -> ProgressEvent:

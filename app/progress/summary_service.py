@@ -99,18 +99,17 @@ class SummaryService:
     ) -> dict[uuid.UUID, list[HabitStrength]]:
         since = now - HABIT_WINDOW
         result: dict[uuid.UUID, list[HabitStrength]] = defaultdict(list)
-        for step, completions, timezone in await self.progress.habit_steps(goal_ids, since=since):
-            zone = zoneinfo.ZoneInfo(timezone)  # a day is the client's day
+        for step in await self.progress.habit_steps(goal_ids, since=since):
+            zone = zoneinfo.ZoneInfo(step.timezone)  # a day is the client's day
             today = now.astimezone(zone).date()
-            days = [at.astimezone(zone).date() for at in completions]
-            recurrence = step.recurrence or {}
-            times = int(recurrence.get("times", 1))
-            frequency = recurrence.get("frequency", "daily")
+            days = [at.astimezone(zone).date() for at in step.completions]
+            times = int(step.recurrence.get("times", 1))
+            frequency = step.recurrence.get("frequency", "daily")
             per_day = times if frequency == "daily" else times / 7
             start = max(step.created_at.astimezone(zone).date(), since.astimezone(zone).date())
             result[step.goal_id].append(
                 HabitStrength(
-                    step_id=str(step.id),
+                    step_id=str(step.step_id),
                     frequency=frequency,
                     times=times,
                     strength=habit_strength(days, start=start, end=today, times_per_day=per_day),
