@@ -40,7 +40,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 token: install
-	@$(BIN)/python -m app.cli token --role '$(or $(ROLE),clinician)' --org '$(or $(ORG),demo)' --sub '$(or $(SUB),alice)'
+	@$(BIN)/python -m app.cli token --role "$${ROLE:-clinician}" --org "$${ORG:-demo}" --sub "$${SUB:-alice}"
 
 demo: migrate
 	$(BIN)/python -m app.cli seed-demo

@@ -64,9 +64,10 @@ def _is_malformed(loc: list[int | str]) -> bool:
 
 def _without_union_branches(raw: Sequence[Any]) -> list[Any]:
     """An optional parameter (`X | None`) that fails is reported by pydantic once per branch
-    of the union, each under a branch tag: `["query", "cursor", "constrained-str"]` and
-    `["query", "cursor", "none"]` ("Input should be None"). The caller sent a bad X: keep
-    that error, under the parameter's own `loc`, and drop the None branch's."""
+    of the union, each under a branch tag after the parameter's `loc`: `["query", "cursor",
+    "constrained-str"]` and `["query", "cursor", "none"]` ("Input should be None"), or for a
+    list `["query", "category", "list[...]", 0]`. The caller sent a bad X: keep that error,
+    without the tag, and drop the None branch's."""
     optional = {
         tuple(error["loc"][:-1])
         for error in raw
@@ -75,10 +76,11 @@ def _without_union_branches(raw: Sequence[Any]) -> list[Any]:
     kept = []
     for error in raw:
         loc = tuple(error["loc"])
-        if loc[:-1] in optional:
+        parameter = next((p for p in optional if loc[: len(p)] == p and len(loc) > len(p)), None)
+        if parameter is not None:
             if error["type"] == "none_required":
                 continue
-            error = {**error, "loc": loc[:-1]}
+            error = {**error, "loc": (*parameter, *loc[len(parameter) + 1 :])}
         kept.append(error)
     return kept
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Header
-from pydantic import Field, StringConstraints, TypeAdapter
+from pydantic import Field, StringConstraints
 
 from app.problems import BadRequest, UnprocessableContent
 from app.schemas import Absent
@@ -67,19 +67,12 @@ def parse_timestamp(raw: str | None, name: str) -> datetime | None:
         raise UnprocessableContent(f"`{name}`: {message}", errors=[error]) from None
 
 
-def format_timestamp(moment: datetime | None) -> str | None:
-    """As response bodies write timestamps (RFC 3339, UTC as `Z`), for a problem's extras."""
-    return None if moment is None else _TIMESTAMP.dump_python(moment, mode="json")
-
-
-_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(datetime)
-
-
 IfMatchHeader = Annotated[
     Annotated[str, StringConstraints(max_length=1024, pattern=IF_MATCH_PATTERN)] | Absent,
     Header(
         description='The `ETag` from your last read (e.g. `"3"`; a list matches any of its '
         "tags). If the record changed since, you get 412 instead of overwriting someone else's "
-        "change.",
+        'change. A weak tag (`W/"3"`) counts as its strong one: proxies that compress '
+        "responses weaken ETags, and a client should not be locked out by that.",
     ),
 ]

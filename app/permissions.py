@@ -15,9 +15,13 @@ def require_role(caller: Caller, *allowed: Role, action: str) -> None:
 def check_version(current: int, expected: frozenset[int] | None, *, what: str) -> None:
     """Optimistic concurrency: refuse to write over a change the caller has not seen."""
     if expected is not None and current not in expected:
-        sent = ", ".join(map(str, sorted(expected))) or "none of its versions"
+        if not expected:
+            reason = f"`If-Match` names no version of this {what}"
+        else:
+            sent = ", ".join(map(str, sorted(expected)))
+            reason = f"The {what} changed since you read it (you sent {sent})"
         raise PreconditionFailed(
-            f"The {what} changed since you read it (you sent {sent}, it is now version "
-            f"{current}). Read it again, re-apply your change, and send the new ETag.",
+            f"{reason}; it is now version {current}. Read it again, re-apply your change, and "
+            "send its ETag.",
             current_version=current,
         )

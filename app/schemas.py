@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -96,9 +97,18 @@ def _bounded(max_length: int) -> StringConstraints:
     return StringConstraints(min_length=1, max_length=max_length)
 
 
-def _no_surrounding_space(value: str) -> str:
-    # " bob" would be another user than "bob", and nobody could tell them apart on a screen.
-    if value != value.strip(" ") or any(ch in "\t\n\r" for ch in value):
+def is_name(value: str) -> bool:
+    """Whether `value` can name a user or an organization: no control characters (tab and
+    line breaks included), no lone surrogates (nothing could store them), and no space first
+    or last (" bob" would be another user than "bob", and nobody could tell them apart on a
+    screen). The one rule for ids in bodies and paths and for the claims of a token."""
+    return value == value.strip(" ") and not any(
+        ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value
+    )
+
+
+def _a_name(value: str) -> str:
+    if not is_name(value):
         raise ValueError("must not start or end with a space, nor hold tabs or line breaks")
     return value
 
@@ -110,7 +120,7 @@ Identifier = Annotated[
     str,
     _bounded(255),
     _CLEAN,
-    AfterValidator(_no_surrounding_space),
+    AfterValidator(_a_name),
     Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
 ]
 ShortCode = Annotated[str, _bounded(128), _CLEAN, _CLEAN_SCHEMA]
@@ -129,3 +139,11 @@ def _rfc3339_string(value: object) -> object:
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_string)]
+
+
+def format_timestamp(moment: datetime | None) -> str | None:
+    """As response bodies write timestamps (RFC 3339, UTC as `Z`), for a problem's extras."""
+    return None if moment is None else _TIMESTAMP.dump_python(moment, mode="json")
+
+
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(datetime)

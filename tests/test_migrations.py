@@ -59,35 +59,70 @@ async def test_upgrade_downgrade_upgrade_and_no_drift(scratch_database: str) -> 
     await asyncio.to_thread(command.check, config)
 
 
-async def test_stored_idempotency_keys_keep_their_callers_across_the_owner_split(
+async def test_stored_keys_go_to_the_caller_the_audit_trail_names_or_nowhere(
     scratch_database: str,
 ) -> None:
-    """Keys stored as "<org>:<subject>" before d5a8e2c1f7b3 are found by the caller who stored
-    them afterwards (every split an owner allows is kept: an organization may hold a colon),
-    and survive the way back down."""
+    """Before d5a8e2c1f7b3 a key's owner was "<org>:<subject>", and organizations may hold a
+    colon. Each stored key goes to the split whose caller's request is on the audit trail
+    beside it; a key that no split or two splits account for is dropped, never guessed. The
+    way down keeps what it can tell apart."""
     config = alembic_config(scratch_database)
     await asyncio.to_thread(command.upgrade, config, "c71d3e5f8a20")
-    owners = ["org-a:alice", "acme:east:bob", "org-a:api-key:1f0e", "x:"]
-    insert = text(
+    owners = {
+        "org-a:alice": [("org-a", "alice")],
+        "acme:east:bob": [("acme:east", "bob")],  # not org acme's user east:bob
+        "org-a:api-key:1f0e": [("org-a", "api-key:1f0e")],
+        "dup:a:b": [("dup", "a:b"), ("dup:a", "b")],  # both callers exist: ambiguous
+        "ghost:nobody": [],  # no request of theirs on the trail
+        "o:" + "s" * 300: [],  # no subject is that long
+        "x:": [],
+    }
+    key = text(
         "INSERT INTO idempotency_keys (id, owner, key, request_hash, status_code, response_body,"
         " response_headers, created_at, expires_at) VALUES (gen_random_uuid(), :owner, 'k', 'h',"
         " 201, 'body', '{}', now(), now() + interval '1 day')"
     )
-    await _run(scratch_database, insert, [{"owner": owner} for owner in owners])
+    audit = text(
+        "INSERT INTO audit_events (id, org_id, occurred_at, actor_type, actor_id, action,"
+        " outcome, status_code, changed_fields) VALUES (gen_random_uuid(), :org, now(), 'user',"
+        " :actor, 'create_client', 'success', 201, '{}')"
+    )
+    await _run(scratch_database, key, [{"owner": owner} for owner in owners])
+    callers = [{"org": org, "actor": actor} for found in owners.values() for org, actor in found]
+    await _run(scratch_database, audit, callers)
 
     await asyncio.to_thread(command.upgrade, config, "d5a8e2c1f7b3")
     found = await _rows(scratch_database, "SELECT org_id, principal FROM idempotency_keys")
     assert sorted(found) == [
-        ("acme", "user:east:bob"),
         ("acme:east", "user:bob"),
         ("org-a", "api-key:1f0e"),
         ("org-a", "user:alice"),
-        ("org-a:api-key", "user:1f0e"),
-    ]  # "x:" named nobody: no organization and subject to split it into
+    ]
+    # A user whose sub reads "api-key:1f0e" and that integration sent one external_id;
+    # alice sent another.
+    client = text(
+        "INSERT INTO clients (id, org_id, display_name, timezone, created_by, version,"
+        " created_at, updated_at) VALUES ('00000000-0000-7000-8000-000000000001', 'org-a', 'C',"
+        " 'UTC', 'alice', 1, now(), now())"
+    )
+    outcome = text(
+        "INSERT INTO session_outcomes (id, org_id, submitted_by, external_id, client_id,"
+        " occurred_at, request_hash, created_at) VALUES (gen_random_uuid(), 'org-a', :by,"
+        " :external_id, '00000000-0000-7000-8000-000000000001', now(), 'h', now())"
+    )
+    await _run(scratch_database, client, [{}])
+    sent = [("api-key:1f0e", "ENC-1"), ("user:api-key:1f0e", "ENC-1"), ("user:alice", "ENC-2")]
+    await _run(scratch_database, outcome, [{"by": by, "external_id": e} for by, e in sent])
 
     await asyncio.to_thread(command.downgrade, config, "c71d3e5f8a20")
     found = await _rows(scratch_database, "SELECT owner FROM idempotency_keys")
-    assert sorted(owner for (owner,) in found) == sorted(owners[:3])
+    assert sorted(owner for (owner,) in found) == [
+        "acme:east:bob",
+        "org-a:alice",
+        "org-a:api-key:1f0e",
+    ]
+    submitters = await _rows(scratch_database, "SELECT submitted_by FROM session_outcomes")
+    assert sorted(by for (by,) in submitters) == ["alice", "api-key:1f0e", "user:api-key:1f0e"]
 
 
 async def _run(url: str, statement: Any, rows: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from app.auth.caller import USER_ROLES, Caller, Role
 from app.auth.jwks import InvalidKey, JwksKeySource, JwksUnavailable, verify_with_jwks
 from app.config import Settings
 from app.problems import ServiceUnavailable, Unauthorized
+from app.schemas import is_name
 
 ALLOWED_ALGORITHMS = ["HS256"]
 MAX_ORG_LENGTH = 64
@@ -132,10 +133,9 @@ def _caller_from_claims(claims: dict[str, Any]) -> Caller:
 
 
 def _identifier(claim: object, max_length: int) -> TypeGuard[str]:
-    """Any string the identity provider vouches for, up to `max_length` characters, but for
-    what is no character of a name: control and format characters, separators other than the
-    space, and lone surrogates (which could not even be stored)."""
-    return isinstance(claim, str) and 0 < len(claim) <= max_length and claim.isprintable()
+    """Any string the identity provider vouches for, up to `max_length` characters, that can
+    name someone (`app.schemas.is_name`, the rule ids in bodies and paths follow too)."""
+    return isinstance(claim, str) and 0 < len(claim) <= max_length and is_name(claim)
 
 
 def mint_token(

@@ -23,6 +23,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from app.pagination import split_page
+
 TemplateCategory = Literal[
     "emotional_awareness",
     "coping_skills",
@@ -1292,14 +1294,13 @@ def templates_page(
     category: str | None, *, after: str | None, limit: int
 ) -> tuple[list[GoalTemplate], str | None]:
     """Templates by id (a keyset, as every list: any id is a place to continue from), `limit`
-    at a time after `after`; the id of the page's last template when more follow."""
+    at a time after `after`, and the cursor of the next page (the last one's id) if any."""
     chosen = [
         t
         for t in _BY_ID
         if (category is None or t.category == category) and (after is None or t.id > after)
     ]
-    page = chosen[:limit]
-    return page, page[-1].id if len(chosen) > limit else None
+    return split_page(chosen[: limit + 1], limit, lambda template: template.id)
 
 
 _BY_ID = sorted(TEMPLATES, key=lambda template: template.id)

@@ -16,7 +16,6 @@ from app.db import new_id, utcnow
 from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import Goal, GoalFacts, GoalView
 from app.goals.service import GoalService
-from app.http import format_timestamp
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
@@ -24,6 +23,7 @@ from app.progress.repository import EventFilters, GoalTallies, ProgressRepositor
 from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
 from app.progress.summary import ProgressSummary, gas_t_score
 from app.progress.summary_service import SummaryService
+from app.schemas import format_timestamp
 from app.session_outcomes.schemas import OutcomeForGoal
 from app.steps.models import ActionStep
 from app.steps.repository import StepRepository

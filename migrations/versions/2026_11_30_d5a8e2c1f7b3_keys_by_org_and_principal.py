@@ -5,14 +5,18 @@ org "acme:east" with user "bob" and org "acme" with user "east:bob" shared one o
 could be handed the other's stored response. Users and integrations now differ too: the
 principal is `user:<sub>` or `api-key:<id>` (`Caller.principal`).
 
-The stored keys are at most a day old. An old owner cannot be split for certain, so each is
-kept under every split it allows (at each colon, with an organization of 1 to 64 characters):
-the caller who stored it still finds it, and each ambiguous split expires within the day.
-A subject of the form `api-key:<id>` is taken to be an integration's, as it almost surely was.
+The stored keys are at most a day old. An old owner is split at the colon where it names the
+caller who stored it: the one whose successful request is on the audit trail within a minute
+of the key (the key and the request's audit row commit together). An owner that no split, or
+more than one, accounts for is dropped: its request may run again if retried (the price of
+never handing a response to someone else), and nothing else is lost. A subject of the form
+`api-key:<id>` is an integration's.
 
 Session outcomes are deduplicated per submitter and `external_id`; the submitter was the bare
 subject, so a user whose `sub` was "api-key:<id>" was that integration. It is now the
 principal too.
+
+Old replicas still read and write `owner`: stop them before this migration runs.
 """
 
 from collections.abc import Sequence
@@ -32,17 +36,28 @@ def upgrade() -> None:
     op.add_column("idempotency_keys", sa.Column("principal", sa.String(length=270), nullable=True))
     op.execute(
         """
-        INSERT INTO idempotency_keys (id, owner, org_id, principal, key, request_hash,
-                                      status_code, response_body, response_headers, created_at,
-                                      expires_at)
-        SELECT gen_random_uuid(), owner, left(owner, at - 1),
-               CASE WHEN rest LIKE 'api-key:%' THEN rest ELSE 'user:' || rest END, key,
-               request_hash, status_code, response_body, response_headers, created_at,
-               expires_at
-        FROM idempotency_keys,
-             LATERAL generate_series(2, least(length(owner) - 1, 65)) AS at,
-             LATERAL (SELECT substr(owner, at + 1) AS rest) AS split
-        WHERE org_id IS NULL AND substr(owner, at, 1) = ':'
+        WITH split AS (
+            SELECT k.id, left(k.owner, at - 1) AS org, substr(k.owner, at + 1) AS subject
+            FROM idempotency_keys AS k,
+                 generate_series(2, least(length(k.owner) - 1, 65)) AS at
+            WHERE substr(k.owner, at, 1) = ':' AND length(k.owner) - at <= 255
+              AND EXISTS (
+                  SELECT 1 FROM audit_events AS a
+                  WHERE a.org_id = left(k.owner, at - 1)
+                    AND a.occurred_at BETWEEN k.created_at - interval '1 minute'
+                                          AND k.created_at + interval '1 minute'
+                    AND a.actor_id = substr(k.owner, at + 1) AND a.outcome = 'success'
+              )
+        ), certain AS (
+            SELECT id, min(org) AS org, min(subject) AS subject
+            FROM split GROUP BY id HAVING count(*) = 1
+        )
+        UPDATE idempotency_keys AS k
+        SET org_id = c.org,
+            principal = CASE WHEN c.subject LIKE 'api-key:%' THEN c.subject
+                             ELSE 'user:' || c.subject END
+        FROM certain AS c
+        WHERE k.id = c.id
         """
     )
     op.execute("DELETE FROM idempotency_keys WHERE org_id IS NULL")
@@ -67,9 +82,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A user and an integration may both have sent one external_id: the old form cannot tell
+    # them apart, so such a user's row keeps its prefix rather than break the unique key.
     op.execute(
-        "UPDATE session_outcomes SET submitted_by = substr(submitted_by, 6) "
-        "WHERE submitted_by LIKE 'user:%'"
+        """
+        UPDATE session_outcomes AS s SET submitted_by = substr(s.submitted_by, 6)
+        WHERE s.submitted_by LIKE 'user:%' AND NOT EXISTS (
+            SELECT 1 FROM session_outcomes AS o
+            WHERE o.org_id = s.org_id AND o.external_id = s.external_id
+              AND o.submitted_by = substr(s.submitted_by, 6)
+        )
+        """
     )
     op.alter_column(
         "session_outcomes",

@@ -95,6 +95,7 @@ BAD_TOKENS = {
     "org_empty": lambda: sign(claims(org="")),
     "org_with_a_line_break": lambda: sign(claims(org="org-a\nforged log line")),
     "sub_lone_surrogate": lambda: sign(claims(sub="\ud800")),
+    "sub_padded": lambda: sign(claims(sub="alice ")),  # could never be put on a care team
     "org_not_a_string": lambda: sign(claims(org=["org-a"])),
     "garbage": lambda: "not.a.jwt",
     "hs512": lambda: jwt.encode(claims(), TEST_JWT_SECRET * 2, algorithm="HS512"),

@@ -224,6 +224,9 @@ async def test_paging_newest_first_with_filters(api: Api, alice: Actor, client_i
     assert bad_cursor.status_code == 400
     # One error, at the parameter itself: not one per branch of its `str | None` type.
     assert [e["loc"] for e in bad_cursor.json()["errors"]] == [["query", "cursor"]]
+    bad_kind = await alice.get(url, params={"kind": ["note", "bogus"]})
+    assert bad_kind.status_code == 422
+    assert [e["loc"] for e in bad_kind.json()["errors"]] == [["query", "kind", 1]]
     no_such_day = await alice.get(url, params={"occurred_before": "2026-02-30T00:00:00Z"})
     assert no_such_day.status_code == 422
     assert [e["loc"] for e in no_such_day.json()["errors"]] == [["query", "occurred_before"]]

@@ -184,7 +184,9 @@ async def test_the_plan_comes_in_pages_in_position_order(
     whole = (await alice.get(url, params={"limit": 100})).json()
     assert [s["position"] for s in whole["items"]] == [0, 1, 2, 3, 4]
     assert whole["next_cursor"] is None
-    assert len((await alice.get(url)).json()["items"]) == 5  # default 20
+    await add_steps(alice, goal["id"], *(f"more {n}" for n in range(16)))  # 21 in all
+    default = (await alice.get(url)).json()
+    assert (len(default["items"]), default["next_cursor"] is not None) == (20, True)
     # A cursor names a step of this plan; another plan's leaves nothing after it.
     other = await api.goal(alice, goal["client_id"])
     (elsewhere,) = await add_steps(alice, other["id"], "x")
