@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -26,18 +26,20 @@ class Caller:
     role: Role
     scopes: frozenset[str] = frozenset()  # what an integration's key allows
     credential_id: uuid.UUID | None = None  # the API key, for integrations
+    # Who this is within the organization, never mistaken for another: a user's `sub` cannot
+    # pose as an integration's `api-key:<id>` (an identity provider may issue any `sub`).
+    principal: str = field(init=False, repr=False, compare=False)
+    # One string that names this caller and no other, for in-memory counters: organization
+    # names may hold any character, so parts joined by a separator would not do. Both are
+    # made once: a verified token's caller is kept and serves every request it sends.
+    unique_key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def principal(self) -> str:
-        """Who this is within the organization, never mistaken for another: a user's `sub`
-        cannot pose as an integration's `api-key:<id>` (an IdP may issue any `sub`)."""
-        return self.subject if self.role is Role.INTEGRATION else f"user:{self.subject}"
-
-    @property
-    def unique_key(self) -> str:
-        """One string that names this caller and no other, for in-memory counters: organization
-        names may hold any character, so joining the parts with a separator would not do."""
-        return json.dumps([self.org_id, self.principal], ensure_ascii=False)
+    def __post_init__(self) -> None:
+        integration = self.role is Role.INTEGRATION
+        principal = self.subject if integration else f"user:{self.subject}"
+        object.__setattr__(self, "principal", principal)
+        unique_key = json.dumps([self.org_id, principal], ensure_ascii=False)
+        object.__setattr__(self, "unique_key", unique_key)
 
     @property
     def is_staff(self) -> bool:
