@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.db_tls import ENCRYPTED, SslMode, connect_options, is_local
@@ -158,6 +158,21 @@ class Settings(BaseSettings):
         return PROJECT_ROOT / self.embedded_db_dir
 
 
+class SettingsError(Exception):
+    """Settings that stop the start, said without the values given: pydantic's own error
+    shows the input, and the input holds the secrets and the database password."""
+
+    def __init__(self, error: ValidationError) -> None:
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+            for e in error.errors(include_input=False, include_url=False)
+        ]
+        super().__init__("Invalid settings:\n  " + "\n  ".join(problems))
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(error) from None
