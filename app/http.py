@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Header
 from pydantic import Field, StringConstraints
 
-from app.problems import BadRequest, UnprocessableContent
+from app.problems import UnprocessableContent
 from app.schemas import Absent
 
 # One entity-tag of an If-Match list: ours are versions ("3"); a weak one (W/"3", as a proxy
@@ -17,7 +17,7 @@ from app.schemas import Absent
 # (An entity-tag's characters, less the comma that separates a list's tags.)
 _TAG = r'(?:W/)?(?:"[\x21\x23-\x2b\x2d-\x7e]*"|\d{1,9})'
 IF_MATCH_PATTERN = rf"^(?:\*|{_TAG}(?:[ \t]*,[ \t]*{_TAG})*)?$"
-_ENTITY_TAG = re.compile(r'^(?:W/)?(?:"([^"]*)"|(\d{1,9}))$')
+_TAG_VALUE = re.compile(r'"([^"]*)"|(\d+)')  # in a list IF_MATCH_PATTERN has let through
 _VERSION = re.compile(r"^\d{1,9}$")
 
 
@@ -27,19 +27,13 @@ def etag(version: int) -> str:
 
 def parse_if_match(raw: str | None) -> frozenset[int] | None:
     """The versions the caller says it last saw, or None when it did not say (`*` or no
-    header). A list (`"2", "3"`) matches any of them; a tag that is not one of our versions
-    (`"abc"`) matches none, so the write is refused with 412 like any other stale tag."""
-    if raw is None or raw.strip() in ("", "*"):
+    header); `raw` has passed IF_MATCH_PATTERN. A list (`"2", "3"`) matches any of them; a
+    tag that is not one of our versions (`"abc"`) matches none, so the write is refused with
+    412 like any other stale tag."""
+    if raw is None or raw in ("", "*"):
         return None
-    versions = set()
-    for part in raw.split(","):
-        match = _ENTITY_TAG.match(part.strip())
-        if match is None:
-            raise BadRequest('`If-Match` must be ETags you received, such as "3".')
-        tag = match.group(1) if match.group(1) is not None else match.group(2)
-        if _VERSION.match(tag):
-            versions.add(int(tag))
-    return frozenset(versions)
+    values = (quoted or bare for quoted, bare in _TAG_VALUE.findall(raw))
+    return frozenset(int(value) for value in values if _VERSION.match(value))
 
 
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|z|[+-]\d{2}:\d{2})$"
