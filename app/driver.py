@@ -33,6 +33,7 @@ from sqlalchemy.util import greenlet_spawn
 from app.db import DRIVER_ENGINE, ReadOnlyViolation, ReadSession
 
 Row = Mapping[str, Any]
+Lost = Callable[[BaseException], Awaitable[Any]]
 # Errors after which the connection cannot be trusted again: the pool must drop it. (On a
 # connection whose server process was terminated, asyncpg may report a protocol state error.)
 _LOST = (
@@ -107,20 +108,38 @@ async def _on_session(
     engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
     if engine is None:  # bound to a connection, as in tests
         return await _run_on(cast(AsyncConnection, session.bind), query, values, rows=rows)
-    # The pool's connection itself, without a Connection around it: 29 µs to borrow and give
-    # back, where `engine.connect()` took 78 µs (its start and close are greenlet calls of
-    # their own, and nothing here needs what they set up).
+    run = partial(_run, query=query, values=values, rows=rows)
+    return await on_pooled_connection(engine, run)
+
+
+async def on_pooled_connection(engine: AsyncEngine, run: Callable[..., Awaitable[Any]]) -> Any:
+    """`run(pooled, lost=...)` on a connection borrowed from the pool for it alone, with no
+    Connection around it: 29 µs to borrow and give back, where `engine.connect()` took 78 µs
+    (its start and close are greenlet calls of their own, and nothing here needs what they
+    set up). `run` calls `lost` when the connection cannot be trusted again."""
     pooled = await engine.raw_connection()
     try:
-        return await _run(
-            pooled, query, values, rows=rows, lost=partial(greenlet_spawn, pooled.invalidate)
-        )
+        return await run(pooled, lost=partial(greenlet_spawn, pooled.invalidate))
     except asyncio.CancelledError:
         # Cut off mid-statement: what the server sends next would confuse the next borrower.
         await greenlet_spawn(pooled.invalidate)
         raise
     finally:
         await greenlet_spawn(pooled.close)
+
+
+async def execute_many(engine: AsyncEngine, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """One statement for each of `rows`, pipelined by asyncpg in one round trip and atomic:
+    every row is written, or none (the statements run in one implicit transaction)."""
+
+    async def run(pooled: PoolProxiedConnection, lost: Lost) -> None:
+        driver = cast(asyncpg.Connection, pooled.driver_connection)
+        try:
+            await driver.executemany(sql, rows)
+        except _DRIVER_ERRORS as exc:
+            raise await _translated(exc, sql, lost) from exc
+
+    await on_pooled_connection(engine, run)
 
 
 async def _run_on(
@@ -143,7 +162,7 @@ async def _run(
     values: Mapping[str, Any],
     *,
     rows: bool,
-    lost: Callable[[BaseException], Awaitable[Any]],
+    lost: Lost,
     begin: bool = False,
 ) -> Any:
     driver = cast(asyncpg.Connection, pooled.driver_connection)
@@ -152,15 +171,25 @@ async def _run(
         if begin:
             await _begin(pooled.dbapi_connection)
         return await run(query.sql, *query.arguments(values))
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(query.sql, None, exc, hide_parameters=True) from exc
     except _DRIVER_ERRORS as exc:
-        connection_lost = isinstance(exc, _LOST)
-        if connection_lost:
-            await lost(exc)
-        raise DBAPIError(
-            query.sql, None, exc, hide_parameters=True, connection_invalidated=connection_lost
-        ) from exc
+        raise await _translated(exc, query.sql, lost) from exc
+
+
+async def _translated(exc: BaseException, sql: str, lost: Lost) -> DBAPIError:
+    """asyncpg's error as SQLAlchemy's (which the problem handlers know), parameters hidden;
+    after one that leaves the connection untrustworthy, `lost` has the pool drop it."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, None, exc, hide_parameters=True)
+    connection_lost = isinstance(exc, _LOST)
+    if connection_lost:
+        await lost(exc)
+    return DBAPIError(
+        sql,
+        None,
+        exc,
+        hide_parameters=True,
+        connection_invalidated=connection_lost,
+    )
 
 
 # `_begin` relies on the adapter's own transaction state; a SQLAlchemy that renamed it must

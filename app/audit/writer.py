@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.driver import execute_many
+
 Row = tuple[Any, ...]
 Sessions = Callable[[], async_sessionmaker[AsyncSession]]
 
@@ -71,14 +73,16 @@ class AuditWriter:
             self._flusher = None
 
     async def _insert(self, rows: list[Row]) -> None:
-        """On a connection of the read sessions' autocommit engine (no session, no COMMIT:
-        asyncpg's executemany is atomic on its own), or on the one they are bound to."""
+        """On a connection borrowed from the pool for the batch, on the driver (no session,
+        no COMMIT: asyncpg's executemany is atomic on its own), or on the connection the
+        read sessions are bound to (in tests). Through SQLAlchemy's Connection, a batch cost
+        a GET 6 % of its instructions (callgrind): three greenlet calls and an execution
+        context, for one statement it runs as it is."""
         bind: AsyncEngine | AsyncConnection = self._sessions().kw["bind"]
         if isinstance(bind, AsyncConnection):
             await bind.exec_driver_sql(self._insert_sql, rows)
             return
-        async with bind.connect() as connection:
-            await connection.exec_driver_sql(self._insert_sql, rows)
+        await execute_many(bind, self._insert_sql, rows)
 
 
 def _settle(batch: list[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:
