@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute, APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.audit.recorder import record_failure, record_read, record_success
 from app.db import ReadSessions
@@ -42,6 +44,21 @@ class TransactionalRoute(APIRoute):
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
+        # What every path this route matches starts with (its path up to the first parameter).
+        self.literal_prefix = self.path.partition("{")[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """Starlette tries the routes in order, each with its regular expression, until one
+        matches: a path that lacks this route's literal start cannot match it, and is told
+        so without the expression (the routes before `GET /v1/goals/{id}` cost it 5 % of
+        its instructions, callgrind)."""
+        if (
+            scope["type"] == "http"
+            and not scope.get("root_path")  # else the path to match is not scope["path"]
+            and not scope["path"].startswith(self.literal_prefix)
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
