@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import pydantic_core
 import uuid_utils.compat
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, String, Uuid, event
@@ -64,6 +66,16 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def parse_json(text: str) -> Any:
+    """A JSONB value as asyncpg reads it, parsed by pydantic-core (Rust) rather than the json
+    module: 1.5 % of a GET of one goal, whose row holds four of them. What pydantic-core
+    refuses (nesting past its depth limit, which no value of ours reaches) goes to `json`."""
+    try:
+        return pydantic_core.from_json(text)
+    except ValueError:
+        return json.loads(text)
+
+
 def create_engine(settings: Settings, url: str) -> AsyncEngine:
     bare_url, ssl_mode = connect_options(url, settings.db_sslmode)
     return create_async_engine(
@@ -74,6 +86,7 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         # No ping per checkout (a round trip on every request): a connection that died with
         # the server fails one request with 503 and the pool discards all its old connections.
         pool_pre_ping=False,
+        json_deserializer=parse_json,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
