@@ -47,10 +47,10 @@ class _Bearer(HTTPBearer):
         known: Caller | None = getattr(request.state, "authenticated", None)
         if known is not None:
             return known
-        credentials = await HTTPBearer.__call__(self, request)
-        if credentials is None:
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None:
             raise Unauthorized("Send `Authorization: Bearer <token>`.", error=None)
-        caller = await self._verify(request, credentials.credentials)
+        caller = await self._verify(request, token)
         # Known from here on: logged, audited and rate-limited, even when refused below.
         request.state.caller = caller
         structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)
@@ -82,6 +82,14 @@ class _Bearer(HTTPBearer):
         except Unauthorized:
             await guard.failed(sender(host))
             raise
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of `Authorization: Bearer <token>` (the scheme in any case), read as
+    `HTTPBearer` reads it, without the credentials model it builds on every request."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 class BearerAuthentication(_Bearer):
