@@ -111,6 +111,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # of the collector's reach, full collections stop walking it and pausing requests.
         gc.collect()
         gc.freeze()
+        # A young-generation collection every 10,000 allocations, not 700: most of what a
+        # request allocates is freed when it ends, before a collection would have walked it
+        # and promoted what was still in flight (POST …/progress-events: 3,868k -> 3,651k
+        # instructions, callgrind).
+        gc.set_threshold(10_000, 10, 10)
         try:
             yield
         finally:
