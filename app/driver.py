@@ -63,7 +63,14 @@ class DriverQuery:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
-        self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
+        # A column whose value SQLAlchemy computes in Python (a default, an `onupdate`) has
+        # no value here: the caller must give it, or `arguments` fails loudly.
+        computed = {column.key for column in (*compiled.insert_prefetch, *compiled.update_prefetch)}
+        self.defaults = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if name not in computed
+        }
         converting = set(compiled._bind_processors) - _copied_lists(compiled)
         if converting:
             raise ValueError(f"Parameters SQLAlchemy must convert: {sorted(converting)}")

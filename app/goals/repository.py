@@ -15,8 +15,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller, Role
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
-from app.db import TEXTS
-from app.driver import DriverQuery, Row, fetch, fetch_one
+from app.db import TEXTS, utcnow
+from app.driver import DriverQuery, Row, execute, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision, GoalView
 
 
@@ -159,12 +159,13 @@ class GoalRepository:
     async def set_derived_achievement(self, goal: GoalView, status: str) -> None:
         """Write the derived status without touching `version`: progress being recorded must
         not make a clinician's pending `If-Match` edit fail."""
-        await self.session.execute(
-            _SET_DERIVED_ACHIEVEMENT, {**self.scope, "goal_id": goal.id, "derived_status": status}
-        )
+        now = utcnow()
+        values = {**self.scope, "goal_id": goal.id, "derived_status": status, "updated_at": now}
+        await execute(self.session, _SET_DERIVED_ACHIEVEMENT, values)
         if isinstance(goal, Goal):  # loaded in the session: keep it in step with its row
             set_committed_value(goal, "achievement_status", status)
             set_committed_value(goal, "achievement_status_source", "derived")
+            set_committed_value(goal, "updated_at", now)
 
     async def open_goals(self, client_id: uuid.UUID, statuses: Sequence[str]) -> Sequence[Goal]:
         values = {**self.scope, "client_id": client_id, "statuses": list(statuses)}
@@ -172,8 +173,8 @@ class GoalRepository:
 
 
 _GOALS = cast(Table, Goal.__table__)
-# On every progress event that changes the status: built once, a plain UPDATE of one row.
-_SET_DERIVED_ACHIEVEMENT = (
+# On every progress event that changes the status: a plain UPDATE of one row, on the driver.
+_SET_DERIVED_ACHIEVEMENT = DriverQuery(
     update(_GOALS)
     .where(_GOALS.c.id == bindparam("goal_id"), _GOALS.c.org_id == CALLER_ORG)
     .values(achievement_status=bindparam("derived_status"), achievement_status_source="derived")
