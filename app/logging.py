@@ -4,8 +4,37 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import Any
 
 import structlog
+
+# What every log line of a request carries (its id, then its caller's organization and id).
+# One context variable holding the whole mapping: structlog's bound context variables cost a
+# request two `set`s per key and a walk through the whole context to clear them (2 % of a
+# GET's instructions, callgrind), for lines that are mostly never written.
+_request_context: ContextVar[Mapping[str, Any]] = ContextVar(
+    "request_context", default=MappingProxyType({})
+)
+
+
+def start_request_context(**values: Any) -> None:
+    """The context of a new request: only `values`, whatever the task held before."""
+    _request_context.set(values)
+
+
+def bind_request_context(**values: Any) -> None:
+    """Adds `values` to the current request's context."""
+    _request_context.set({**_request_context.get(), **values})
+
+
+def _merge_request_context(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The request's context in the line; the line's own keys win."""
+    return {**_request_context.get(), **event}
 
 
 class _CurrentStdout:
@@ -23,7 +52,7 @@ def configure_logging(level: str, *, json_logs: bool, cache: bool = False) -> No
     """JSON in production (one object per line), colourful in development. Loggers are cached
     only in production, so that development and tests may reconfigure them."""
     shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
+        _merge_request_context,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils import uuid4
 
+from app.logging import start_request_context
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
     PROBLEM_BASE,
@@ -44,8 +45,7 @@ class RequestContextMiddleware:
         incoming = Headers(scope=scope).get("x-request-id", "")
         request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        start_request_context(request_id=request_id)
         started = time.perf_counter()
         status_code = 500
         response_started = False

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from app.auth.scopes import SCOPE_BY_OPERATION
 from app.auth.tokens import ExpiredToken, VerifiedTokens, verify_token
 from app.config import Settings
 from app.limits import FailedAuthentications, sender
+from app.logging import bind_request_context
 from app.problems import Forbidden, Unauthorized
 
 Service = TypeVar("Service")
@@ -53,7 +53,7 @@ class _Bearer(HTTPBearer):
         caller = await self._verify(request, token)
         # Known from here on: logged, audited and rate-limited, even when refused below.
         request.state.caller = caller
-        structlog.contextvars.bind_contextvars(org_id=caller.org_id, caller=caller.subject)
+        bind_request_context(org_id=caller.org_id, caller=caller.subject)
         await request.app.state.rate_limiter.check(caller)
         if caller.role is Role.INTEGRATION:
             _check_integration_scope(request, caller)
