@@ -99,6 +99,13 @@ async def test_same_body_again_is_200_with_the_first_response(
     )
     assert changed.status_code == 409
     assert await count(connection, "progress_events") == 2
+    audited = await connection.execute(
+        text(
+            "SELECT outcome, status_code FROM audit_events WHERE org_id = 'org-a' "
+            "AND action = 'create_session_outcome' ORDER BY occurred_at, id"
+        )
+    )
+    assert audited.all() == [("success", 201), ("replayed", 200), ("rejected", 409)]
 
 
 async def test_one_bad_goal_stores_nothing(api: Api, connection: AsyncConnection) -> None:
