@@ -44,6 +44,7 @@ from app.progress.router import router as progress_router
 from app.routing import operation_id
 from app.session_outcomes.router import router as outcomes_router
 from app.steps.router import router as steps_router
+from app.transaction import TransactionalRoute
 
 DESCRIPTION = """
 Goals that clients and their therapists set together, made **SMART** (specific, measurable,
@@ -142,6 +143,9 @@ def include_flat(app: FastAPI, router: APIRouter) -> None:
         raise ValueError("A router added flat must name its operationIds with `operation_id`.")
     if router.on_startup or router.on_shutdown:
         raise ValueError("A router added flat has no startup or shutdown hooks of its own.")
+    for route in router.routes:
+        if isinstance(route, TransactionalRoute):  # matched as it is: its path says how it starts
+            route.literal_prefix = route.path.partition("{")[0]
     app.router.routes.extend(router.routes)
 
 

@@ -44,13 +44,15 @@ class TransactionalRoute(APIRoute):
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
-        # What every path this route matches starts with (its path up to the first parameter).
-        self.literal_prefix = self.path.partition("{")[0]
+        # What every path this route matches starts with, once it is known to be matched as
+        # it is (`app.main.include_flat`); included any other way, under a prefix of the
+        # router's, the route's own path is not what is matched, and "" lets everything by.
+        self.literal_prefix = ""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Starlette tries the routes in order, each with its regular expression, until one
         matches: a path that lacks this route's literal start cannot match it, and is told
-        so without the expression (the routes before `GET /v1/goals/{id}` cost it 5 % of
+        so without the expression (the routes before `GET /v1/goals/{id}` cost it 2 % of
         its instructions, callgrind)."""
         if (
             scope["type"] == "http"
