@@ -63,20 +63,24 @@ class DriverQuery:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
-        # A column whose value SQLAlchemy computes in Python (a default, an `onupdate`) has
-        # no value here: the caller must give it, or `arguments` fails loudly.
+        # Only a parameter with a value of its own (a literal in the statement) may be left
+        # out: a bare parameter, or a column whose value SQLAlchemy would compute in Python
+        # (a default, an `onupdate`), has none here, and `arguments` refuses to send NULL.
         computed = {column.key for column in (*compiled.insert_prefetch, *compiled.update_prefetch)}
         self.defaults = {
             name: bind.effective_value
             for name, bind in compiled.binds.items()
-            if name not in computed
+            if not bind.required and name not in computed
         }
         converting = set(compiled._bind_processors) - _copied_lists(compiled)
         if converting:
             raise ValueError(f"Parameters SQLAlchemy must convert: {sorted(converting)}")
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        return [values[name] if name in values else self.defaults[name] for name in self.names]
+        try:
+            return [values[name] if name in values else self.defaults[name] for name in self.names]
+        except KeyError as missing:
+            raise TypeError(f"No value for {missing.args[0]!r} in: {self.sql}") from None
 
 
 def _copied_lists(compiled: SQLCompiler) -> set[str]:
@@ -187,7 +191,9 @@ async def _translated(exc: BaseException, sql: str, lost: Lost) -> DBAPIError:
     after one that leaves the connection untrustworthy, `lost` has the pool drop it."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return IntegrityError(sql, None, exc, hide_parameters=True)
-    connection_lost = isinstance(exc, _LOST)
+    # asyncpg's InterfaceErrors about values or settings (its client-side DataError and
+    # ClientConfigurationError) are ValueErrors too: they say nothing about the connection.
+    connection_lost = isinstance(exc, _LOST) and not isinstance(exc, ValueError)
     if connection_lost:
         await lost(exc)
     return DBAPIError(

@@ -7,16 +7,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Table, Uuid, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 
+from app.audit.models import AuditEvent
 from app.config import Settings
 from app.db import ReadOnlyViolation
-from app.driver import DriverQuery, execute
+from app.driver import DriverQuery, execute, fetch
+from app.errors import status_of
 from app.goals.models import Goal
 from tests.api import Api, production_app
 
@@ -103,6 +106,36 @@ def test_a_statement_whose_parameters_need_converting_cannot_run_on_the_driver()
         DriverQuery(needs_json)
 
 
+def test_a_parameter_without_a_value_is_refused_not_sent_as_null() -> None:
+    by_id = DriverQuery(select(Goal.id).where(Goal.id == bindparam("goal_id")))
+    with pytest.raises(TypeError, match="goal_id"):
+        by_id.arguments({})
+    every_column = DriverQuery(insert(cast(Table, AuditEvent.__table__)))
+    with pytest.raises(TypeError, match="'org_id'"):
+        every_column.arguments({})
+    literal = DriverQuery(select(Goal.id).where(Goal.lifecycle_status == "active"))
+    assert literal.arguments({}) == ["active"]  # a value of the statement's own may be left out
+
+
+async def test_a_value_the_driver_cannot_encode_fails_alone_and_keeps_the_connection(
+    settings: Settings,
+) -> None:
+    """A value asyncpg refuses to encode is a bug in the request's code, not a database fault:
+    the connection is kept, not dropped, and the answer is a 500, not a 503."""
+    async with production_app(settings, db_pool_size=1, db_max_overflow=0) as (service, _):
+        by_id = DriverQuery(select(Goal.id).where(Goal.id == bindparam("goal_id", type_=Uuid)))
+        backend = "SELECT pg_backend_pid()"
+        async with service.state.engine.connect() as pooled:  # the pool's only connection
+            before = await pooled.scalar(text(backend))
+        async with service.state.read_sessionmaker() as session:
+            with pytest.raises(DBAPIError) as failed:
+                await fetch(session, by_id, {"goal_id": "not a uuid"})
+        assert not failed.value.connection_invalidated
+        assert status_of(failed.value) == 500
+        async with service.state.engine.connect() as pooled:
+            assert await pooled.scalar(text(backend)) == before
+
+
 async def test_a_read_request_never_holds_two_connections(settings: Settings) -> None:
     """With one connection in the pool, reads that mix ORM and driver statements in either
     order still answer: one that held a connection while waiting for a second would wait for
@@ -124,10 +157,10 @@ async def test_a_read_request_never_holds_two_connections(settings: Settings) ->
 async def test_a_change_that_fails_after_its_driver_statements_leaves_nothing_behind(
     app: FastAPI, settings: Settings
 ) -> None:
-    """Recording progress reads the goal and inserts the event on the driver, then updates the
-    goal's derived status through SQLAlchemy. Held up there past the statement timeout, the
-    request fails, and the event must go with it: the driver's statements ran inside the
-    request's transaction, not each committed on its own."""
+    """Recording progress reads the goal, inserts the event and updates the goal's derived
+    status, all on the driver. Held up at the update past the statement timeout, the request
+    fails, and the event must go with it: the driver's statements ran inside the request's
+    transaction, not each committed on its own."""
     async with production_app(settings, db_statement_timeout_ms=300) as (_, api):
         alice = api.actor(org=f"org-{uuid.uuid4()}")
         goal = await api.goal(alice, (await api.client(alice))["id"])
