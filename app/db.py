@@ -71,7 +71,7 @@ def parse_json(text: str) -> Any:
     module: 1.5 % of a GET of one goal, whose row holds four of them. What pydantic-core
     refuses (nesting past its depth limit, which no value of ours reaches) goes to `json`."""
     try:
-        return pydantic_core.from_json(text)
+        return pydantic_core.from_json(text, cache_strings="keys")  # values are not kept
     except ValueError:
         return json.loads(text)
 

@@ -23,6 +23,7 @@ from app.db import new_id, utcnow
 from app.driver import DriverQuery, execute
 from app.errors import status_of
 from app.idempotency.service import Replay
+from app.middleware import BODY_METHODS
 
 # Path parameters that name the record a request is about, most specific last.
 RESOURCE_PARAMS = {
@@ -42,7 +43,6 @@ CREATED = {
     "create_session_outcome": "session_outcome",
     "create_api_key": "api_key",
 }
-BODIES = frozenset({"POST", "PUT", "PATCH"})  # the methods whose fields a change names
 _log = structlog.get_logger("app.audit")
 
 
@@ -100,8 +100,8 @@ def _actor_type(caller: Caller | None) -> str:
 async def _row(
     request: Request, status: int, response: Response | None, *, replayed: bool = False
 ) -> dict[str, Any]:
-    """The audit row's values by column. `replayed`: the response is a stored one, sent
-    again for a repeated Idempotency-Key."""
+    """The audit row's values by column. `replayed`: the response is what an earlier request
+    made, sent again (a repeated Idempotency-Key, or a session outcome reported twice)."""
     caller: Caller | None = getattr(request.state, "caller", None)
     kind, identifier = _resource(request, response)
     values = {
@@ -118,7 +118,7 @@ async def _row(
         "outcome": _outcome(status, replayed=replayed),
         "status_code": status,
         "request_id": getattr(request.state, "request_id", None),
-        "changed_fields": await _changed_fields(request) if request.method in BODIES else [],
+        "changed_fields": await _changed_fields(request) if request.method in BODY_METHODS else [],
     }
     return values
 

@@ -95,7 +95,7 @@ async def test_a_reader_that_goes_away_mid_write_leaves_its_batch_written(app: F
     write_batch = writer._insert
 
     async def first_reader_leaves(rows: list[tuple[Any, ...]]) -> None:
-        readers[0].cancel()  # while the batch's INSERT is on its way
+        readers[0].cancel()  # once its row has left for the batch's INSERT
         await write_batch(rows)
 
     writer._insert = first_reader_leaves  # type: ignore[method-assign]

@@ -109,6 +109,28 @@ async def test_clinician_status_wins_until_cleared(api: Api, alice: Actor) -> No
     assert cleared["achievement_status_source"] == "derived"
 
 
+async def test_progress_that_changes_the_derived_status_updates_the_goal(
+    api: Api, alice: Actor
+) -> None:
+    """Not an edit by a person (the version, and so the ETag, stay), but the goal changed:
+    `updated_at` moves, so that clients syncing with `updated_since` see the new status."""
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+    assert goal["achievement_status"] != "achieved"
+    recorded = await alice.post(f"{url}/progress-events", json={"kind": "measurement", "value": 5})
+    assert recorded.status_code == 201, recorded.text
+    after = (await alice.get(url)).json()
+    assert after["achievement_status"] == "achieved"
+    assert after["version"] == goal["version"]
+    assert datetime.fromisoformat(after["updated_at"]) > datetime.fromisoformat(goal["updated_at"])
+    since = {"client_id": client["id"], "updated_since": goal["updated_at"]}
+    listed = (await alice.get("/v1/goals", params=since)).json()["items"]
+    assert [(item["id"], item["updated_at"]) for item in listed] == [
+        (goal["id"], after["updated_at"])
+    ]
+
+
 async def test_latest_two_measurements_count_however_old(
     api: Api, alice: Actor, connection: AsyncConnection
 ) -> None:
