@@ -191,9 +191,7 @@ async def _translated(exc: BaseException, sql: str, lost: Lost) -> DBAPIError:
     after one that leaves the connection untrustworthy, `lost` has the pool drop it."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return IntegrityError(sql, None, exc, hide_parameters=True)
-    # asyncpg's InterfaceErrors about values or settings (its client-side DataError and
-    # ClientConfigurationError) are ValueErrors too: they say nothing about the connection.
-    connection_lost = isinstance(exc, _LOST) and not isinstance(exc, ValueError)
+    connection_lost = isinstance(exc, _LOST)
     if connection_lost:
         await lost(exc)
     return DBAPIError(

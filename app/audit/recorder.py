@@ -50,8 +50,8 @@ def _action(request: Request) -> str:
     return str(getattr(request.scope.get("route"), "name", "unknown"))
 
 
-def _outcome(status: int, *, replayed: bool) -> str:
-    if replayed:
+def _outcome(status: int, response: Response | None) -> str:
+    if response is not None and response.headers.get("Idempotent-Replayed") == "true":
         return "replayed"
     if status < 400:
         return "success"
@@ -64,10 +64,9 @@ def _outcome(status: int, *, replayed: bool) -> str:
 
 def _resource(request: Request, response: Response | None) -> tuple[str | None, str | None]:
     kind = identifier = None
-    path_params = request.path_params
     for name, resource_type in RESOURCE_PARAMS.items():
-        if name in path_params:
-            kind, identifier = resource_type, str(path_params[name])
+        if name in request.path_params:
+            kind, identifier = resource_type, str(request.path_params[name])
             break
     operation = getattr(request.scope.get("route"), "name", "")
     if response is not None and response.status_code in (200, 201) and operation in CREATED:
@@ -84,6 +83,8 @@ def _resource(request: Request, response: Response | None) -> tuple[str | None, 
 
 
 async def _changed_fields(request: Request) -> list[str]:
+    if request.method not in BODY_METHODS:
+        return []
     try:  # parsed once: FastAPI keeps what it parsed on the request
         body: Any = await request.json() if await request.body() else None
     except Exception:  # an unreadable or cut-off body has no field names to record
@@ -97,11 +98,8 @@ def _actor_type(caller: Caller | None) -> str:
     return "integration" if caller.role is Role.INTEGRATION else "user"
 
 
-async def _row(
-    request: Request, status: int, response: Response | None, *, replayed: bool = False
-) -> dict[str, Any]:
-    """The audit row's values by column. `replayed`: the response is what an earlier request
-    made, sent again (a repeated Idempotency-Key, or a session outcome reported twice)."""
+async def _row(request: Request, status: int, response: Response | None) -> dict[str, Any]:
+    """The audit row's values by column."""
     caller: Caller | None = getattr(request.state, "caller", None)
     kind, identifier = _resource(request, response)
     values = {
@@ -115,20 +113,17 @@ async def _row(
         "action": _action(request),
         "resource_type": kind,
         "resource_id": identifier,
-        "outcome": _outcome(status, replayed=replayed),
+        "outcome": _outcome(status, response),
         "status_code": status,
         "request_id": getattr(request.state, "request_id", None),
-        "changed_fields": await _changed_fields(request) if request.method in BODY_METHODS else [],
+        "changed_fields": await _changed_fields(request),
     }
     return values
 
 
 async def record_success(request: Request, session: AsyncSession, response: Response) -> None:
-    """A change's record, in the change's own transaction: both commit, or neither. (A
-    change may answer with what an earlier request made, as a repeated session outcome does.)"""
-    replayed = response.headers.get("Idempotent-Replayed") == "true"
-    row = await _row(request, response.status_code, response, replayed=replayed)
-    await execute(session, AUDIT_QUERY, row)
+    """A change's record, in the change's own transaction: both commit, or neither."""
+    await execute(session, AUDIT_QUERY, await _row(request, response.status_code, response))
 
 
 async def record_read(request: Request, response: Response) -> None:
@@ -159,8 +154,7 @@ async def record_failure(request: Request, exc: Exception) -> None:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
         async with sessionmaker() as session:
-            row = await _row(request, status, replayed, replayed=replayed is not None)
-            await execute(session, AUDIT_QUERY, row)
+            await execute(session, AUDIT_QUERY, await _row(request, status, replayed))
             await session.commit()
     except Exception as failure:  # the original error matters more than its audit record
         _log.error("audit record failed", error=type(failure).__name__)

@@ -76,7 +76,7 @@ class AuditWriter:
         """On a connection borrowed from the pool for the batch, on the driver (no session,
         no COMMIT: asyncpg's executemany is atomic on its own), or on the connection the
         read sessions are bound to (in tests). Through SQLAlchemy's Connection, a batch cost
-        a GET 6 % of its instructions (callgrind): three greenlet calls and an execution
+        a GET 9 % of its instructions (callgrind): three greenlet calls and an execution
         context, for one statement it runs as it is."""
         bind: AsyncEngine | AsyncConnection = self._sessions().kw["bind"]
         if isinstance(bind, AsyncConnection):
