@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from limits.aio.storage import memory as limits_memory
 
+from app import limits as app_limits
 from app.api_keys.secrets import generate_key
 from app.auth.caller import Caller, Role
 from app.auth.tokens import mint_token
 from app.config import Settings
-from app.limits import ListBudget, ListBudgetSpent
+from app.limits import ListBudget, ListBudgetSpent, SweptMemoryStorage
 from app.main import create_app
 from tests.api import Api
 
@@ -173,6 +174,7 @@ async def test_an_address_is_let_back_in_once_its_window_has_passed(
     def clock_at(later: timedelta) -> None:
         moved = SimpleNamespace(time=lambda: now + later.total_seconds())
         monkeypatch.setattr(limits_memory, "time", moved)
+        monkeypatch.setattr(app_limits, "time", moved)  # the sweep's clock
 
     async with AsyncClient(transport=transport, base_url="http://test") as http:
         statuses = [(await http.get("/v1/clients", headers=bad)).status_code for _ in range(3)]
@@ -184,6 +186,36 @@ async def test_an_address_is_let_back_in_once_its_window_has_passed(
         assert (await http.get("/v1/clients", headers=bob.headers)).status_code == 200
         statuses = [(await http.get("/v1/clients", headers=bad)).status_code for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
+
+
+async def test_counters_are_swept_once_a_second_not_on_every_hit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hit must not walk every caller's counters (`limits`' own storage did, so a request
+    cost more with every caller seen); expired counters still go, a second later at most,
+    and read as zero until then."""
+    start = time.time()
+
+    def clock_at(seconds: float) -> None:
+        moved = SimpleNamespace(time=lambda: start + seconds)
+        monkeypatch.setattr(limits_memory, "time", moved)
+        monkeypatch.setattr(app_limits, "time", moved)
+
+    clock_at(0)
+    storage = SweptMemoryStorage()
+    for caller in range(1000):
+        await storage.incr(f"old-{caller}", expiry=2)
+    clock_at(1.5)  # a sweep is due, but nothing has expired yet
+    await storage.incr("current", expiry=60)
+    assert len(storage.expirations) == 1001
+    clock_at(2.1)  # the old counters have expired; the last sweep was 0.6 s ago
+    await storage.incr("current", expiry=60)
+    assert len(storage.expirations) == 1001
+    assert await storage.get("old-7") == 0
+    clock_at(2.6)
+    assert await storage.incr("current", expiry=60) == 3
+    assert set(storage.expirations) == {"current"}
+    assert set(storage.storage) == {"current"}
 
 
 async def test_a_page_refused_by_one_window_is_charged_to_none() -> None:
