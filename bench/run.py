@@ -136,9 +136,9 @@ def uvicorn(app: str, port: int) -> list[str]:
 
 
 def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port: int,
-        token: str, seconds: int, connections: int) -> Result:  # fmt: skip
+        tokens: Path | None, seconds: int, connections: int) -> Result:  # fmt: skip
     env = {**os.environ, "BENCH_IDS": str(ids), "BENCH_PATH": path, "BENCH_METHOD": method,
-           "BENCH_TOKEN": token}  # fmt: skip
+           "BENCH_TOKENS": str(tokens or "")}  # fmt: skip
     if body:
         env["BENCH_BODY"] = body
     output = ""
@@ -231,19 +231,25 @@ def measure(url: str, events: int, args: argparse.Namespace, workdir: Path) -> d
     files["goals"].write_text("\n".join(map(str, seeded.goal_ids)))
     files["clients"].write_text("\n".join(map(str, seeded.client_ids)))
     settings = Settings(jwt_secret=SECRET, database_url=url)
-    token = mint_token(settings, role=Role.ADMIN, org=ORG, subject="bench")
+    # Many callers, as a practice has: what is kept per caller (verified tokens, rate-limit
+    # counters) must cost no more with a thousand of them than with one.
+    tokens = workdir / "tokens.txt"
+    tokens.write_text("\n".join(
+        mint_token(settings, role=Role.ADMIN, org=ORG, subject=f"bench-{n}")
+        for n in range(args.callers)
+    ))  # fmt: skip
     results: dict[str, Result] = {}
     load = {"seconds": args.seconds, "connections": args.connections}
     with serve(uvicorn("bench.raw_app:app", RAW_PORT), {"RAW_DATABASE_DSN": plain(url)},
                RAW_PORT, "/raw/goals/00000000-0000-0000-0000-000000000000"):  # fmt: skip
         for name, method, path, kind, body in RAW:
             results[name] = wrk(
-                name, method, path, files[kind], body, port=RAW_PORT, token="", **load
+                name, method, path, files[kind], body, port=RAW_PORT, tokens=None, **load
             )
     with serve(uvicorn("app.main:app", SERVICE_PORT), env, SERVICE_PORT, "/readyz") as master:
         for name, method, path, kind, body in ENDPOINTS:
             results[name] = wrk(name, method, path, files[kind], body, port=SERVICE_PORT,
-                                token=token, **load)  # fmt: skip
+                                tokens=tokens, **load)  # fmt: skip
         workers = master.children(recursive=True)
         rss = max((w.memory_info().rss for w in workers), default=0) / 2**20
         print(f"   largest worker RSS after the run: {rss:.0f} MB")
@@ -275,6 +281,7 @@ def main() -> None:
         help="a second, small data set to compare latency with (0: skip)",
     )
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--callers", type=int, default=1000, help="tokens, one picked per request")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
         "--keep", action="store_true", help="keep the tg_bench_* databases to look into"
