@@ -2,8 +2,9 @@
 
 wrk figures move with everything else on the machine (wrk itself, PostgreSQL and both workers
 share its cores). This drives the ASGI app in this process instead, with the bench's data set,
-endpoints and token, and prints what one request costs the service in CPU microseconds (this
-process only: PostgreSQL's share is not in it), which is what profiling work should lower.
+endpoints and callers' tokens, and prints what one request costs the service in CPU
+microseconds (this process only: PostgreSQL's share is not in it), which is what profiling
+work should lower.
 Profile the same run with `py-spy record -o profile.svg -- python bench/cpu.py`.
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import ENDPOINTS, SECRET, fresh_database, plain  # noqa: E402
+from bench.run import CALLERS_HELP, ENDPOINTS, SECRET, callers, fresh_database, plain  # noqa: E402
 from bench.seed import ORG, Seeded, seed  # noqa: E402
 
 Message = dict[str, Any]
@@ -42,9 +43,13 @@ async def prepare(server: str, args: argparse.Namespace) -> tuple[str, Seeded]:
     return url, seeded
 
 
-def request_maker(app: Any, token: str, state: dict[str, Any]) -> Callable[..., Any]:
+def request_maker(app: Any, tokens: list[str], state: dict[str, Any]) -> Callable[..., Any]:
+    """A request from one of `tokens`' callers, picked at random each time."""
+    bearers = [f"Bearer {token}".encode() for token in tokens]
+
     async def call(method: str, path: str, query: str, body: bytes | None) -> int:
-        headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
+        bearer = random.choice(bearers)  # noqa: S311 - varied callers, not secrets
+        headers = [(b"host", b"bench"), (b"authorization", bearer)]
         if body:
             headers += [(b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode())]  # fmt: skip
@@ -87,15 +92,16 @@ async def measure(args: argparse.Namespace) -> None:
     from app.main import create_app
 
     app = create_app()
-    token = mint_token(Settings(jwt_secret=SECRET, database_url=url), role=Role.ADMIN,
-                       org=ORG, subject="bench")  # fmt: skip
+    settings = Settings(jwt_secret=SECRET, database_url=url)
+    tokens = [mint_token(settings, role=Role.ADMIN, org=ORG, subject=f"bench-{n}")
+              for n in range(args.callers)]  # fmt: skip
     ids = {"goals": [str(g) for g in seeded.goal_ids],
            "clients": [str(c) for c in seeded.client_ids]}  # fmt: skip
     print(f"{args.events:,} events; {args.requests} requests per endpoint, "
           f"{args.concurrency} at a time, after {args.requests // 5} not counted")  # fmt: skip
     print(f"   {'endpoint':34} {'CPU µs/request':>15} {'non-2xx':>8}")
     async with app.router.lifespan_context(app) as state:
-        call = request_maker(app, token, dict(state or {}))
+        call = request_maker(app, tokens, dict(state or {}))
         for name, method, template, kind, body in chosen(args.only):
             endpoint = Endpoint(call, method, template, ids[kind], body)
             await endpoint.drive(args.requests // 5, args.concurrency)
@@ -141,6 +147,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--callers", type=callers, default=1000, help=CALLERS_HELP)
     parser.add_argument(
         "--only", default="", help="the endpoint of this name, else those whose name has it"
     )

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.auth.caller import Role  # noqa: E402
-from app.auth.tokens import mint_token  # noqa: E402
+from app.auth.tokens import VerifiedTokens, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from bench.seed import ORG, seed  # noqa: E402
 
@@ -128,6 +128,18 @@ def serve(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+CALLERS_HELP = "callers' tokens, one picked per request (1 to 10,000)"
+
+
+def callers(text: str) -> int:
+    """How many callers the bench sends as: at least one, and no more than the service keeps
+    verified tokens of (`VerifiedTokens`), or most requests would pay a signature check."""
+    count = int(text)
+    if not 1 <= count <= VerifiedTokens().capacity:
+        raise argparse.ArgumentTypeError(f"{count} is not between 1 and 10,000")
+    return count
 
 
 def uvicorn(app: str, port: int) -> list[str]:
@@ -281,7 +293,7 @@ def main() -> None:
         help="a second, small data set to compare latency with (0: skip)",
     )
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--callers", type=int, default=1000, help="tokens, one picked per request")
+    parser.add_argument("--callers", type=callers, default=1000, help=CALLERS_HELP)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
         "--keep", action="store_true", help="keep the tg_bench_* databases to look into"
