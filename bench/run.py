@@ -130,15 +130,16 @@ def serve(
         process.wait(timeout=30)
 
 
-CALLERS_HELP = "callers' tokens, one picked per request (1 to 10,000)"
+MAX_CALLERS = VerifiedTokens().capacity
+CALLERS_HELP = f"callers' tokens, one picked per request (1 to {MAX_CALLERS:,})"
 
 
 def callers(text: str) -> int:
     """How many callers the bench sends as: at least one, and no more than the service keeps
     verified tokens of (`VerifiedTokens`), or most requests would pay a signature check."""
     count = int(text)
-    if not 1 <= count <= VerifiedTokens().capacity:
-        raise argparse.ArgumentTypeError(f"{count} is not between 1 and 10,000")
+    if not 1 <= count <= MAX_CALLERS:
+        raise argparse.ArgumentTypeError(f"{count} is not between 1 and {MAX_CALLERS:,}")
     return count
 
 
