@@ -56,8 +56,11 @@ def test_api_honours_its_openapi(live_url: str, settings: Settings) -> None:
             "all",
             "--max-examples",
             str(MAX_EXAMPLES),
+            # One worker: with two threads, hypothesis describing a filter's lambda (ast.parse)
+            # in both at once trips CPython 3.11's "AST constructor recursion depth mismatch"
+            # (gh-106905) now and then, and the run fails for a reason not in the API.
             "--workers",
-            "2",
+            "1",
             "--seed",
             os.environ.get("FUZZ_SEED", "20261126"),
             "--no-color",
