@@ -8,27 +8,39 @@ the changes beside it); the query itself runs the same either way. Connections s
 from SQLAlchemy's pool, which owns their life: a connection that failed here is invalidated
 there.
 
-In a change's transaction a statement runs on the session's connection, inside its
-transaction (which asking for the connection begins). The sessions do not autoflush, so
-nothing pending in the unit of work is skipped that SQLAlchemy would have written first.
+In a change, a write (`execute`) is held back until the change's next statement or its
+commit, and the writes held back go to the server together: as one statement when they write
+different tables (see `_batches`), where each used to be a round trip of its own. A read before
+the change's first write runs without BEGIN, as a read request's statements do (under READ
+COMMITTED every statement takes a snapshot of its own, in a transaction or not); so a change
+that reads, then writes, then commits, as recording progress does, is its reads and one
+statement, atomic on its own: no BEGIN, no COMMIT. Anything else begins the transaction first:
+a read after a write, a read that locks rows, any statement through the session (the hooks at
+the end of this module write what is held back before it). The order of the statements never
+changes, only when they are sent. The sessions do not autoflush, so nothing pending in the
+unit of work is skipped that SQLAlchemy would have written first.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from functools import cache, partial
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ARRAY, ClauseElement, String, Uuid
+from sqlalchemy import ARRAY, ClauseElement, String, Uuid, event
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import GenerativeSelect, TableClause
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from app.db import DRIVER_ENGINE, ReadOnlyViolation, ReadSession
 
@@ -46,6 +58,8 @@ _LOST = (
     asyncpg.exceptions.CannotConnectNowError,
 )
 _DRIVER_ERRORS = (*_LOST, asyncpg.PostgresError)
+PENDING = "pending_writes"  # in a change session's `info`: writes not yet sent, in order
+Write = tuple["DriverQuery", list[Any]]
 
 
 class DriverQuery:
@@ -56,7 +70,7 @@ class DriverQuery:
     parameters SQLAlchemy would have to convert are refused here, when the query is built.
     """
 
-    __slots__ = ("defaults", "names", "sql")
+    __slots__ = ("defaults", "names", "sql", "standalone", "table")
 
     def __init__(self, statement: ClauseElement) -> None:
         dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -75,6 +89,16 @@ class DriverQuery:
         converting = set(compiled._bind_processors) - _copied_lists(compiled)
         if converting:
             raise ValueError(f"Parameters SQLAlchemy must convert: {sorted(converting)}")
+        # A read that locks nothing may run outside the change's transaction; anything else
+        # (a text() statement included) runs inside it.
+        self.standalone = (
+            isinstance(statement, GenerativeSelect) and statement._for_update_arg is None
+        )
+        # The table a write changes, if it may join other writes in one statement: its SQL
+        # holds no literal in which a `$` could be mistaken for a parameter (see `_combined`).
+        plain = "'" not in self.sql and not re.search(r"\$(?!\d)", self.sql)
+        written = statement.table if isinstance(statement, UpdateBase) else None
+        self.table = written.name if isinstance(written, TableClause) and plain else None
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         try:
@@ -94,33 +118,35 @@ def _copied_lists(compiled: SQLCompiler) -> set[str]:
 
 async def fetch(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> list[Row]:
     """The rows of `query`, as mappings of column name to value."""
-    return cast(list[Row], await _on_session(session, query, values, rows=True))
+    return cast(list[Row], await _on_session(session, query, values))
 
 
 async def execute(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> None:
-    """Run `query` for its effect: a write, so only in a change's transaction (a read's would
-    commit at once, on its own; see `ReadSession`)."""
+    """Run `query` for its effect: a write, so only in a change (a read's would commit at
+    once, on its own; see `ReadSession`). It is held back until the change's next statement
+    or its commit (see the module's docstring): its errors are raised there."""
     if isinstance(session.sync_session, ReadSession):
         raise ReadOnlyViolation("A read request tried to run a write statement.")
-    await _on_session(session, query, values, rows=False)
+    session.info.setdefault(PENDING, []).append((query, query.arguments(values)))
 
 
-async def _on_session(
-    session: AsyncSession, query: DriverQuery, values: Mapping[str, Any], *, rows: bool
-) -> Any:
-    """Where `query` runs. In a change: on the session's connection, inside its transaction.
-    In a read, which never holds two connections at once (requests holding one while waiting
-    for a second can take the whole pool and wait on each other): on the session's connection
-    when it has one, else on one borrowed for this statement alone."""
+async def _on_session(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> Any:
+    """Where `query` runs. In a change: on the session's connection, inside its transaction
+    unless it is a read that may stand alone (see the module's docstring). In a read, which
+    never holds two connections at once (requests holding one while waiting for a second can
+    take the whole pool and wait on each other): on the session's connection when it has
+    one, else on one borrowed for this statement alone."""
     change = not isinstance(session.sync_session, ReadSession)
     if change or session.in_transaction():
         connection = await session.connection()
-        return await _run_on(connection, query, values, rows=rows, begin=change)
+        pooled = await connection.get_raw_connection()
+        if change and (PENDING in session.info or not query.standalone):
+            await _send_pending(session, pooled, connection.invalidate, alone=False)
+        return await _run(pooled, query, values, lost=connection.invalidate)
     engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
     if engine is None:  # bound to a connection, as in tests
-        return await _run_on(cast(AsyncConnection, session.bind), query, values, rows=rows)
-    run = partial(_run, query=query, values=values, rows=rows)
-    return await on_pooled_connection(engine, run)
+        return await _run_on(cast(AsyncConnection, session.bind), query, values)
+    return await on_pooled_connection(engine, partial(_run, query=query, values=values))
 
 
 async def on_pooled_connection(engine: AsyncEngine, run: Callable[..., Awaitable[Any]]) -> Any:
@@ -154,36 +180,93 @@ async def execute_many(engine: AsyncEngine, sql: str, rows: list[tuple[Any, ...]
 
 
 async def _run_on(
-    connection: AsyncConnection,
-    query: DriverQuery,
-    values: Mapping[str, Any],
-    *,
-    rows: bool,
-    begin: bool = False,
+    connection: AsyncConnection, query: DriverQuery, values: Mapping[str, Any]
 ) -> Any:
     """On a connection SQLAlchemy holds for the session (or a test): it is invalidated
     through that connection, so SQLAlchemy knows."""
     pooled = await connection.get_raw_connection()
-    return await _run(pooled, query, values, rows=rows, begin=begin, lost=connection.invalidate)
+    return await _run(pooled, query, values, lost=connection.invalidate)
 
 
 async def _run(
-    pooled: PoolProxiedConnection,
-    query: DriverQuery,
-    values: Mapping[str, Any],
-    *,
-    rows: bool,
-    lost: Lost,
-    begin: bool = False,
+    pooled: PoolProxiedConnection, query: DriverQuery, values: Mapping[str, Any], *, lost: Lost
 ) -> Any:
     driver = cast(asyncpg.Connection, pooled.driver_connection)
-    run = driver.fetch if rows else driver.execute
     try:
-        if begin:
-            await _begin(pooled.dbapi_connection)
-        return await run(query.sql, *query.arguments(values))
+        return await driver.fetch(query.sql, *query.arguments(values))
     except _DRIVER_ERRORS as exc:
         raise await _translated(exc, query.sql, lost) from exc
+
+
+async def _send_pending(
+    session: AsyncSession | Session, pooled: PoolProxiedConnection, lost: Lost, *, alone: bool
+) -> None:
+    """Send the writes held back, in order, batched (see `_batches`). Unless they are `alone`
+    (the change commits next, with nothing else to write), the transaction begins first, so
+    that they commit with what follows; alone and outside a transaction, they are one
+    statement, which commits or fails whole."""
+    writes: list[Write] = session.info.pop(PENDING, [])
+    if not alone:
+        await _begin(pooled.dbapi_connection)
+    driver = cast(asyncpg.Connection, pooled.driver_connection)
+    for sql, arguments in _batches(writes):
+        try:
+            await driver.execute(sql, *arguments)
+        except _DRIVER_ERRORS as exc:
+            raise await _translated(exc, sql, lost) from exc
+
+
+def _batches(writes: list[Write]) -> Iterator[tuple[str, list[Any]]]:
+    """Consecutive writes go as one statement, each but the last in a WITH clause: PostgreSQL
+    runs every part once, with one snapshot, all or nothing. The parts of one statement cannot
+    see each other's rows, so a write joins the statement only if it changes a table no other
+    part names, and names no table another part changes; else it starts the next statement,
+    which sees what the one before it wrote, as when each write was a statement of its own."""
+    batch: list[Write] = []
+    for write in writes:
+        if batch and not _independent(write[0], [query for query, _ in batch]):
+            yield _joined(batch)
+            batch = []
+        batch.append(write)
+    if batch:
+        yield _joined(batch)
+
+
+def _independent(query: DriverQuery, others: list[DriverQuery]) -> bool:
+    return query.table is not None and not any(
+        _names(query.sql, other.table) or _names(other.sql, query.table) for other in others
+    )
+
+
+@cache
+def _names(sql: str, table: str | None) -> bool:
+    return table is None or re.search(rf"\b{table}\b", sql) is not None
+
+
+def _joined(batch: list[Write]) -> tuple[str, list[Any]]:
+    if len(batch) == 1:
+        return batch[0][0].sql, batch[0][1]
+    sql = _combined(tuple((query.sql, len(arguments)) for query, arguments in batch))
+    return sql, [value for _, arguments in batch for value in arguments]
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def _shifted(number: re.Match[str], *, by: int) -> str:
+    return f"${int(number[1]) + by}"
+
+
+@cache  # a handful of combinations, each prepared once per connection by asyncpg
+def _combined(parts: tuple[tuple[str, int], ...]) -> str:
+    """`WITH w0 AS (first), w1 AS (second) last`, each part's `$n` moved past the parameters
+    of the parts before it (none of these parts holds a literal: see `DriverQuery.table`)."""
+    renumbered, offset = [], 0
+    for sql, count in parts:
+        renumbered.append(_PARAMETER.sub(partial(_shifted, by=offset), sql))
+        offset += count
+    *first, last = renumbered
+    return "WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last
 
 
 async def _translated(exc: BaseException, sql: str, lost: Lost) -> DBAPIError:
@@ -229,3 +312,35 @@ async def fetch_one(
 ) -> Row | None:
     rows = await fetch(session, query, values)
     return rows[0] if rows else None
+
+
+# Every statement through a session, and its commit, first sends the writes held back. These
+# run inside SQLAlchemy's greenlet (an AsyncSession calls its Session there), so they may wait.
+
+
+def _send_pending_now(session: Session, *, alone: bool) -> None:
+    connection = session.connection()
+
+    async def lost(exc: BaseException) -> None:
+        await greenlet_spawn(connection.invalidate, exc)
+
+    await_only(_send_pending(session, connection.connection, lost, alone=alone))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_a_statement(state: ORMExecuteState) -> None:
+    if PENDING in state.session.info:
+        _send_pending_now(state.session, alone=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_a_flush(session: Session, _: UOWTransaction, __: object) -> None:
+    if PENDING in session.info:
+        _send_pending_now(session, alone=False)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_the_commit(session: Session) -> None:
+    """Alone, unless the flush after this has objects to write in the same transaction."""
+    if PENDING in session.info:
+        _send_pending_now(session, alone=not (session.new or session.dirty or session.deleted))

@@ -46,7 +46,7 @@ from app.db import UUIDS
 from app.driver import DriverQuery, execute, fetch
 from app.goals.models import GoalRevision
 from app.progress.models import ProgressEvent
-from app.progress.summary import Point, points
+from app.progress.summary import Measured, Point, points
 from app.steps.models import ActionStep
 
 RECORDED = "recorded"
@@ -161,6 +161,15 @@ class ProgressRepository:
         rows = await fetch(self.session, _MEASUREMENTS_QUERY, self._of(goal_ids, since=since))
         return {row["goal_id"]: points(row["times"], row["values"]) for row in rows}
 
+    async def measured(self, goal_id: uuid.UUID, *, since: datetime) -> list[Measured]:
+        """What `measurements` reads for one goal, with each point's id: where the next
+        event recorded would fall among them (see `summary.with_measurement`)."""
+        values = self._of([goal_id], since=since)
+        rows = await fetch(self.session, _MEASUREMENTS_WITH_IDS_QUERY, values)
+        if not rows:
+            return []
+        return list(zip(rows[0]["times"], rows[0]["ids"], rows[0]["values"], strict=True))
+
     async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
         """Counts and latest facts for each goal, in one query."""
         rows = await fetch(self.session, _TALLIES_QUERY, self._of(goal_ids))
@@ -215,9 +224,10 @@ def _recorded_of_goal(*conditions: ColumnElement[bool]) -> list[ColumnElement[bo
     ]
 
 
-def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
-    """Per goal, two arrays in time order: a few rows, where a row per point would cost
-    SQLAlchemy microseconds each (hundreds of points per client at a million events).
+def _measurements(*, with_ids: bool = False) -> Select[Any]:
+    """Per goal, two arrays in time order (three `with_ids`): a few rows, where a row per
+    point would cost SQLAlchemy microseconds each (hundreds of points per client at a
+    million events).
 
     The window's points and those of the latest two that are older than the window: the two
     parts never share a point, so no step to remove duplicates (UNION ALL, not UNION), and
@@ -239,13 +249,20 @@ def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
     )
     before_window = select(latest_two).where(latest_two.c.occurred_at < _SINCE)
     point = union_all(in_window, before_window).subquery("point")
-    in_time_order = (point.c.occurred_at, point.c.id)
-    arrays = select(
-        func.array_agg(aggregate_order_by(point.c.occurred_at, *in_time_order)).label("times"),
-        func.array_agg(aggregate_order_by(point.c.value, *in_time_order)).label("values"),
-    ).lateral("arrays")
+
+    def in_time_order(column: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+        ordered = aggregate_order_by(column, point.c.occurred_at, point.c.id)
+        return func.array_agg(ordered).label(name)
+
+    aggregated = [
+        in_time_order(point.c.occurred_at, "times"),
+        in_time_order(point.c.value, "values"),
+    ]
+    if with_ids:
+        aggregated.append(in_time_order(point.c.id, "ids"))
+    arrays = select(*aggregated).lateral("arrays")
     return (
-        select(_GOAL.c.id.label("goal_id"), arrays.c.times, arrays.c["values"])
+        select(_GOAL.c.id.label("goal_id"), *arrays.c)
         .select_from(_GOAL.join(arrays, true()))
         .where(arrays.c.times.is_not(None))  # a goal without a measurement has no row
     )
@@ -272,6 +289,7 @@ _LIVE_STEPS_OF_GOAL = (
 _MEASUREMENTS = _measurements()
 # Hundreds of points per client at a million events: asyncpg decodes the arrays in C.
 _MEASUREMENTS_QUERY = DriverQuery(_MEASUREMENTS)
+_MEASUREMENTS_WITH_IDS_QUERY = DriverQuery(_measurements(with_ids=True))
 _EVENT_COLUMNS = cast(Table, ProgressEvent.__table__).columns
 _INSERT_EVENT = DriverQuery(insert(cast(Table, ProgressEvent.__table__)))
 

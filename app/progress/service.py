@@ -208,20 +208,19 @@ class ProgressService:
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
     async def _append(self, goal: GoalView, *, reason: str, **fields: Any) -> ProgressEvent:
-        event = self._event(goal, **fields)
-        await self.events.append(event)
-        await self._judge(goal, fields.get("achievement_status"), reason=reason)
-        return event
-
-    async def _judge(self, goal: GoalView, status: str | None, *, reason: str) -> None:
         """A clinician's achievement status sent with progress becomes the goal's; without
-        one, the derived status follows the new progress."""
+        one, the derived status follows the new progress: worked out before the event is
+        written (see `SummaryService.derived_achievement`)."""
+        event = self._event(goal, **fields)
+        status = fields.get("achievement_status")
+        if status is None:
+            await self.summaries.refresh_achievement(goal, adding=event)
+        await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
                 goal = await self.goals.get(goal.id)
             await self.goals.set_achievement_status(goal, status, reason=reason)
-        else:
-            await self.summaries.refresh_achievement(goal)
+        return event
 
     def _event(self, goal: GoalView, **fields: Any) -> ProgressEvent:
         return ProgressEvent(

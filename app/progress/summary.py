@@ -14,6 +14,7 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
+import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,25 @@ class Point(NamedTuple):
 
 _AT = itemgetter(0)  # a Point's `at`, as a sort key without a Python call per point
 _VALUE = itemgetter(1)
+
+
+# A recorded measurement as the database orders them: by time, then id.
+Measured = tuple[datetime, uuid.UUID, float]
+
+
+def with_measurement(
+    measured: Sequence[Measured], new: Measured, *, since: datetime
+) -> list[Point]:
+    """The points the measurements query would read once `new` is recorded too, from what it
+    read before: every point since `since`, and the latest two whenever they were. The latest
+    two of all are among what it read (those before `since` are read for being them), so the
+    latest two after `new` are the latest two of what it read and `new`. Ties in time are
+    ordered by id, as the query orders them."""
+    merged = sorted([*measured, new])
+    latest = merged[-2:]
+    return [
+        Point(at, value) for at, id_, value in merged if at >= since or (at, id_, value) in latest
+    ]
 
 
 def points(times: Iterable[datetime], values: Iterable[float]) -> list[Point]:

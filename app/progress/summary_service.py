@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.caller import Caller
 from app.goals.models import Goal, GoalView
 from app.goals.repository import GoalRepository
+from app.progress.models import ProgressEvent
 from app.progress.repository import GoalTallies, ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
@@ -25,6 +26,7 @@ from app.progress.summary import (
     habit_strength,
     status_from_measurements,
     summarize,
+    with_measurement,
 )
 
 # Habit strength looks back this far; older completions have decayed to nothing anyway.
@@ -117,20 +119,41 @@ class SummaryService:
             )
         return result
 
-    async def refresh_achievement(self, goal: GoalView) -> None:
-        """Keep a goal's derived achievement status current after progress changes, unless a
-        clinician has set it. Not an edit by a person: no revision, no version bump. Only the
-        measurements decide it: one query, where a whole summary takes three."""
+    async def refresh_achievement(
+        self, goal: GoalView, *, adding: ProgressEvent | None = None
+    ) -> None:
+        """Keep a goal's derived achievement status current after progress changes (or
+        before `adding` is written, see `derived_achievement`), unless a clinician has set
+        it. Not an edit by a person: no revision, no version bump."""
+        status = await self.derived_achievement(goal, adding=adding)
+        if status is not None:
+            await self.goals.set_derived_achievement(goal, status)
+
+    async def derived_achievement(
+        self, goal: GoalView, *, adding: ProgressEvent | None = None
+    ) -> str | None:
+        """The goal's derived status once `adding` is recorded too, or None if it stays as it
+        is or a clinician has set it. Only the measurements decide it: one query, where a
+        whole summary takes three. Read before `adding` is written, so that its INSERT goes
+        to the database with the goal's UPDATE and the audit row, in one statement (see
+        app/driver.py), instead of each in a round trip of its own."""
         if goal.achievement_status_source == "clinician":
-            return
+            return None
         now = datetime.now(UTC)
-        points = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
+        since = now - TREND_WINDOW
+        if adding is not None and adding.kind == "measurement" and adding.value is not None:
+            measured = await self.progress.measured(goal.id, since=since)
+            new = (adding.occurred_at, adding.id, adding.value)
+            measurements = with_measurement(measured, new, since=since)
+        else:
+            measurements = (await self.progress.measurements([goal.id], since=since)).get(
+                goal.id, []
+            )
         status = status_from_measurements(
             measure=measure_spec(goal),
-            measurements=points.get(goal.id, []),
+            measurements=measurements,
             start_date=goal.start_date,
             target_date=goal.target_date,
             now=now,
         )
-        if status != goal.achievement_status:
-            await self.goals.set_derived_achievement(goal, status)
+        return None if status == goal.achievement_status else status

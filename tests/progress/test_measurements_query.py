@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth.caller import Caller, Role
 from app.progress.repository import ProgressRepository
-from app.progress.summary import TREND_WINDOW
+from app.progress.summary import TREND_WINDOW, with_measurement
 from tests.api import Actor, Api
 
 NOW = datetime.now(UTC)
@@ -86,3 +86,51 @@ async def test_window_plus_latest_two_in_time_order(
 
 async def _goal(api: Api, actor: Actor, client_id: str) -> uuid.UUID:
     return uuid.UUID((await api.goal(actor, client_id))["id"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    timeline=st.lists(EVENT, max_size=12),
+    new=st.tuples(OFFSETS, st.floats(min_value=0, max_value=10, allow_nan=False)),
+)
+async def test_the_points_read_before_a_measurement_and_it_are_those_read_after(
+    api: Api,
+    connection: AsyncConnection,
+    timeline: list[tuple[Any, ...]],
+    new: tuple[float, float],
+) -> None:
+    """Recording progress works out the goal's status before its event is written, from the
+    points read before and the new one (`with_measurement`): exactly the points the query
+    reads once it is written, ties in time ordered by id as the query orders them."""
+    org = f"points-{uuid.uuid4()}"
+    alice = api.actor(org=org, sub="alice")
+    client = await api.client(alice)
+    goal_id = await _goal(api, alice, client["id"])
+    rows = [
+        {"id": uuid.uuid4(), "org": org, "client": uuid.UUID(client["id"]), "goal": goal_id,
+         "kind": kind, "value": value, "status": status, "at": NOW - timedelta(days=days_ago)}
+        for days_ago, kind, value, status in timeline
+    ]  # fmt: skip
+    for row in rows:
+        await connection.execute(INSERT, row)
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+    repository = ProgressRepository(session, Caller(org_id=org, subject="alice", role=Role.ADMIN))
+
+    days_ago, value = new
+    measurement = {"id": uuid.uuid4(), "org": org, "client": uuid.UUID(client["id"]),
+                   "goal": goal_id, "kind": "measurement", "value": value,
+                   "status": "recorded", "at": NOW - timedelta(days=days_ago)}  # fmt: skip
+    predicted = with_measurement(
+        await repository.measured(goal_id, since=SINCE),
+        (measurement["at"], measurement["id"], value),
+        since=SINCE,
+    )
+    await connection.execute(INSERT, measurement)
+    found = await repository.measurements([goal_id], since=SINCE)
+    await session.close()
+    assert predicted == found[goal_id]
+    assert [(point.at, point.value) for point in predicted] == expected([*rows, measurement])
