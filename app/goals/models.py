@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, text
@@ -88,6 +89,11 @@ class GoalFacts(NamedTuple):
     target_date: date | None
     achievement_status: str | None
     achievement_status_source: str | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> GoalFacts:
+        """The facts from a row whose first columns they are."""
+        return cls._make(islice(row.values(), len(cls._fields)))
 
 
 # A goal as the rules about progress read it: loaded to edit, or only its facts.

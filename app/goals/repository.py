@@ -61,11 +61,11 @@ def _by_id_query(role: Role) -> DriverQuery:
     return DriverQuery(_by_id(role, for_update=False))
 
 
-@cache
-def _facts_query(role: Role) -> DriverQuery:
-    """`_by_id`, scoping and all, for the `GoalFacts` columns only."""
+def facts_select(role: Role) -> Select[Any]:
+    """`_by_id`, scoping and all, for the `GoalFacts` columns only (the first columns of any
+    statement built on it: see `GoalFacts.of`)."""
     columns = (getattr(Goal, name) for name in GoalFacts._fields)
-    return DriverQuery(_by_id(role, for_update=False).with_only_columns(*columns))
+    return _by_id(role, for_update=False).with_only_columns(*columns)
 
 
 @cache
@@ -109,11 +109,6 @@ class GoalRepository:
         """The goal's columns, for reading only (see app/driver.py)."""
         values = {**self.scope, "goal_id": goal_id}
         return await fetch_one(self.session, _by_id_query(self.caller.role), values)
-
-    async def facts(self, goal_id: uuid.UUID) -> GoalFacts | None:
-        values = {**self.scope, "goal_id": goal_id}
-        row = await fetch_one(self.session, _facts_query(self.caller.role), values)
-        return None if row is None else GoalFacts._make(row.values())
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int

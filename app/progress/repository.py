@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, partial
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -38,13 +39,15 @@ from sqlalchemy.sql.schema import (
     DefaultGenerator,
     ScalarElementColumnDefault,
 )
+from sqlalchemy.sql.selectable import FromClause, LateralFromClause
 
-from app.auth.caller import Caller
+from app.auth.caller import Caller, Role
 from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
-from app.driver import DriverQuery, execute, fetch
-from app.goals.models import GoalRevision
+from app.driver import DriverQuery, execute, fetch, fetch_one
+from app.goals.models import Goal, GoalFacts, GoalRevision
+from app.goals.repository import facts_select
 from app.progress.models import ProgressEvent
 from app.progress.summary import Measured, Point, points
 from app.steps.models import ActionStep
@@ -161,14 +164,18 @@ class ProgressRepository:
         rows = await fetch(self.session, _MEASUREMENTS_QUERY, self._of(goal_ids, since=since))
         return {row["goal_id"]: points(row["times"], row["values"]) for row in rows}
 
-    async def measured(self, goal_id: uuid.UUID, *, since: datetime) -> list[Measured]:
-        """What `measurements` reads for one goal, with each point's id: where the next
-        event recorded would fall among them (see `summary.with_measurement`)."""
-        values = self._of([goal_id], since=since)
-        rows = await fetch(self.session, _MEASUREMENTS_WITH_IDS_QUERY, values)
-        if not rows:
-            return []
-        return list(zip(rows[0]["times"], rows[0]["ids"], rows[0]["values"], strict=True))
+    async def facts_and_measured(
+        self, goal_id: uuid.UUID, *, since: datetime
+    ) -> tuple[GoalFacts, list[Measured]] | None:
+        """The goal's facts, as `GoalRepository.facts` reads them, and what `measurements`
+        reads for it, with each point's id: where the next event recorded would fall among
+        them (see `summary.with_measurement`). One query: recording progress reads both."""
+        values = {**self.scope, "goal_id": goal_id, "since": since}
+        row = await fetch_one(self.session, _facts_and_points(self.caller.role), values)
+        if row is None:
+            return None
+        measured = zip(row["times"] or (), row["ids"] or (), row["values"] or (), strict=True)
+        return GoalFacts.of(row), list(measured)
 
     async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
         """Counts and latest facts for each goal, in one query."""
@@ -215,36 +222,46 @@ _GOAL = func.unnest(_GOAL_IDS).table_valued("id").render_derived(name="goal")
 _NEWEST_FIRST = (ProgressEvent.occurred_at.desc(), ProgressEvent.id.desc())
 
 
-def _recorded_of_goal(*conditions: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+def _recorded_of_goal(
+    *conditions: ColumnElement[bool], goal_id: ColumnElement[uuid.UUID] = _GOAL.c.id
+) -> list[ColumnElement[bool]]:
     return [
         ProgressEvent.org_id == CALLER_ORG,
-        ProgressEvent.goal_id == _GOAL.c.id,
+        ProgressEvent.goal_id == goal_id,
         ProgressEvent.status == RECORDED,
         *conditions,
     ]
 
 
-def _measurements(*, with_ids: bool = False) -> Select[Any]:
-    """Per goal, two arrays in time order (three `with_ids`): a few rows, where a row per
-    point would cost SQLAlchemy microseconds each (hundreds of points per client at a
-    million events).
+def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
+    """Per goal, two arrays in time order: a few rows, where a row per point would cost
+    SQLAlchemy microseconds each (hundreds of points per client at a million events). Each
+    goal's arrays are built beside it (LATERAL), not grouped again after a sort."""
+    arrays = _points_of(_GOAL, with_ids=False)
+    return (
+        select(_GOAL.c.id.label("goal_id"), arrays.c.times, arrays.c["values"])
+        .select_from(_GOAL.join(arrays, true()))
+        .where(arrays.c.times.is_not(None))  # a goal without a measurement has no row
+    )
 
-    The window's points and those of the latest two that are older than the window: the two
-    parts never share a point, so no step to remove duplicates (UNION ALL, not UNION), and
-    each goal's arrays are built beside it (LATERAL), not grouped again after a sort."""
+
+def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
+    """The measurements of `goal` (a FROM with an `id`, the statement's goal) as arrays in
+    time order (`times`, `values`, and `ids` if asked): those of the window, and those of the
+    latest two that are older than the window. The two parts never share a point, so no step
+    to remove duplicates (UNION ALL, not UNION). NULL arrays when there is none."""
     is_measurement = (ProgressEvent.kind == "measurement", ProgressEvent.value.is_not(None))
     columns = (ProgressEvent.id, ProgressEvent.occurred_at, ProgressEvent.value)
+    of_goal = partial(_recorded_of_goal, *is_measurement, goal_id=goal.c.id)
     in_window = (
-        select(*columns)
-        .where(*_recorded_of_goal(*is_measurement, ProgressEvent.occurred_at >= _SINCE))
-        .correlate(_GOAL)
+        select(*columns).where(*of_goal(ProgressEvent.occurred_at >= _SINCE)).correlate(goal)
     )
     latest_two = (
         select(*columns)
-        .where(*_recorded_of_goal(*is_measurement))
+        .where(*of_goal())
         .order_by(*_NEWEST_FIRST)
         .limit(2)
-        .correlate(_GOAL)
+        .correlate(goal)
         .lateral("latest")
     )
     before_window = select(latest_two).where(latest_two.c.occurred_at < _SINCE)
@@ -260,12 +277,15 @@ def _measurements(*, with_ids: bool = False) -> Select[Any]:
     ]
     if with_ids:
         aggregated.append(in_time_order(point.c.id, "ids"))
-    arrays = select(*aggregated).lateral("arrays")
-    return (
-        select(_GOAL.c.id.label("goal_id"), *arrays.c)
-        .select_from(_GOAL.join(arrays, true()))
-        .where(arrays.c.times.is_not(None))  # a goal without a measurement has no row
-    )
+    return select(*aggregated).lateral("arrays")
+
+
+@cache
+def _facts_and_points(role: Role) -> DriverQuery:
+    """The goal's facts (`facts_select`) and its measurements with their ids, in one query."""
+    arrays = _points_of(cast(Table, Goal.__table__), with_ids=True)
+    facts = facts_select(role).join(arrays, true(), isouter=True)
+    return DriverQuery(facts.add_columns(arrays.c.times, arrays.c.ids, arrays.c["values"]))
 
 
 def _latest(
@@ -289,7 +309,6 @@ _LIVE_STEPS_OF_GOAL = (
 _MEASUREMENTS = _measurements()
 # Hundreds of points per client at a million events: asyncpg decodes the arrays in C.
 _MEASUREMENTS_QUERY = DriverQuery(_MEASUREMENTS)
-_MEASUREMENTS_WITH_IDS_QUERY = DriverQuery(_measurements(with_ids=True))
 _EVENT_COLUMNS = cast(Table, ProgressEvent.__table__).columns
 _INSERT_EVENT = DriverQuery(insert(cast(Table, ProgressEvent.__table__)))
 

@@ -15,14 +15,14 @@ from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import Goal, GoalFacts, GoalView
-from app.goals.service import GoalService
+from app.goals.service import GOAL_NOT_FOUND, GoalService
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
 from app.progress.repository import EventFilters, GoalTallies, ProgressRepository
 from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
 from app.progress.summary import ProgressSummary, gas_t_score
-from app.progress.summary_service import SummaryService
+from app.progress.summary_service import Measurements, SummaryService
 from app.schemas import format_timestamp
 from app.session_outcomes.schemas import OutcomeForGoal
 from app.steps.models import ActionStep
@@ -74,7 +74,10 @@ class ProgressService:
         self.summaries = SummaryService(session, caller)
 
     async def record(self, goal_id: uuid.UUID, data: EventCreate) -> ProgressEvent:
-        goal = await self.goals.facts(goal_id)
+        found = await self.summaries.facts_and_measured(goal_id)
+        if found is None:
+            raise NotFound(GOAL_NOT_FOUND)
+        goal, measured = found
         self._check_open(goal)
         if data.achievement_status is not None and not self.caller.is_staff:
             raise Forbidden("Only clinicians may record an achievement status.")
@@ -86,6 +89,7 @@ class ProgressService:
                 raise invalid("step_id", "No step of this goal has this id.")
         return await self._append(
             goal,
+            measured=measured,
             reason="recorded with progress",
             occurred_at=occurred_at,
             **data.model_dump(exclude={"occurred_at"}),
@@ -207,14 +211,21 @@ class ProgressService:
         reviews = [tallies[goal.id].last_reviewed or goal.created_at for goal in active]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
-    async def _append(self, goal: GoalView, *, reason: str, **fields: Any) -> ProgressEvent:
+    async def _append(
+        self,
+        goal: GoalView,
+        *,
+        reason: str,
+        measured: Measurements | None = None,
+        **fields: Any,
+    ) -> ProgressEvent:
         """A clinician's achievement status sent with progress becomes the goal's; without
         one, the derived status follows the new progress: worked out before the event is
         written (see `SummaryService.derived_achievement`)."""
         event = self._event(goal, **fields)
         status = fields.get("achievement_status")
         if status is None:
-            await self.summaries.refresh_achievement(goal, adding=event)
+            await self.summaries.refresh_achievement(goal, adding=event, measured=measured)
         await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session

@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
-from app.goals.models import Goal, GoalView
+from app.goals.models import Goal, GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.models import ProgressEvent
 from app.progress.repository import GoalTallies, ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
     HabitStrength,
+    Measured,
     MeasureSpec,
     ProgressSummary,
     StepsSummary,
@@ -45,6 +46,14 @@ def measure_spec(goal: GoalView) -> MeasureSpec | None:
         scale_min=measure.get("scale_min"),
         scale_max=measure.get("scale_max"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Measurements:
+    """A goal's measurements as read `now`, with their ids: see `with_measurement`."""
+
+    now: datetime
+    points: list[Measured]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,38 +129,60 @@ class SummaryService:
         return result
 
     async def refresh_achievement(
-        self, goal: GoalView, *, adding: ProgressEvent | None = None
+        self,
+        goal: GoalView,
+        *,
+        adding: ProgressEvent | None = None,
+        measured: Measurements | None = None,
     ) -> None:
         """Keep a goal's derived achievement status current after progress changes (or
         before `adding` is written, see `derived_achievement`), unless a clinician has set
         it. Not an edit by a person: no revision, no version bump."""
-        status = await self.derived_achievement(goal, adding=adding)
+        status = await self.derived_achievement(goal, adding=adding, measured=measured)
         if status is not None:
             await self.goals.set_derived_achievement(goal, status)
 
+    async def facts_and_measured(self, goal_id: uuid.UUID) -> tuple[GoalFacts, Measurements] | None:
+        """The goal's facts and its measurements, read together before progress is recorded
+        on it (see `derived_achievement`); None if the caller cannot see the goal."""
+        now = datetime.now(UTC)
+        found = await self.progress.facts_and_measured(goal_id, since=now - TREND_WINDOW)
+        if found is None:
+            return None
+        facts, measured = found
+        return facts, Measurements(now, measured)
+
     async def derived_achievement(
-        self, goal: GoalView, *, adding: ProgressEvent | None = None
+        self,
+        goal: GoalView,
+        *,
+        adding: ProgressEvent | None = None,
+        measured: Measurements | None = None,
     ) -> str | None:
         """The goal's derived status once `adding` is recorded too, or None if it stays as it
         is or a clinician has set it. Only the measurements decide it: one query, where a
-        whole summary takes three. Read before `adding` is written, so that its INSERT goes
-        to the database with the goal's UPDATE and the audit row, in one statement (see
-        app/driver.py), instead of each in a round trip of its own."""
+        whole summary takes three; none if they were `measured` with the goal's facts.
+
+        Worked out before `adding` is written, from the points read and `adding` merged in,
+        so that the event's INSERT goes to the database with the goal's UPDATE and the
+        audit row, in one statement (see app/driver.py), instead of each in a round trip of
+        its own."""
         if goal.achievement_status_source == "clinician":
             return None
-        now = datetime.now(UTC)
-        since = now - TREND_WINDOW
         if adding is not None and adding.kind == "measurement" and adding.value is not None:
-            measured = await self.progress.measured(goal.id, since=since)
+            if measured is None:
+                read = await self.facts_and_measured(goal.id)
+                measured = read[1] if read else Measurements(datetime.now(UTC), [])
             new = (adding.occurred_at, adding.id, adding.value)
-            measurements = with_measurement(measured, new, since=since)
+            now = measured.now
+            points = with_measurement(measured.points, new, since=now - TREND_WINDOW)
         else:
-            measurements = (await self.progress.measurements([goal.id], since=since)).get(
-                goal.id, []
-            )
+            now = datetime.now(UTC)
+            found = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
+            points = found.get(goal.id, [])
         status = status_from_measurements(
             measure=measure_spec(goal),
-            measurements=measurements,
+            measurements=points,
             start_date=goal.start_date,
             target_date=goal.target_date,
             now=now,

@@ -124,8 +124,12 @@ async def test_the_points_read_before_a_measurement_and_it_are_those_read_after(
     measurement = {"id": uuid.uuid4(), "org": org, "client": uuid.UUID(client["id"]),
                    "goal": goal_id, "kind": "measurement", "value": value,
                    "status": "recorded", "at": NOW - timedelta(days=days_ago)}  # fmt: skip
+    read = await repository.facts_and_measured(goal_id, since=SINCE)
+    assert read is not None
+    facts, measured = read
+    assert facts.id == goal_id
     predicted = with_measurement(
-        await repository.measured(goal_id, since=SINCE),
+        measured,
         (measurement["at"], measurement["id"], value),
         since=SINCE,
     )
