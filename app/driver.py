@@ -201,15 +201,15 @@ async def _run(
 async def _send_pending(
     session: AsyncSession | Session, pooled: PoolProxiedConnection, lost: Lost, *, alone: bool
 ) -> None:
-    """Send the writes held back, in order, batched (see `_batches`). Unless they are `alone`
-    (the change commits next, with nothing else to write), the transaction begins first, so
-    that they commit with what follows; alone and outside a transaction, they are one
-    statement, which commits or fails whole."""
-    writes: list[Write] = session.info.pop(PENDING, [])
-    if not alone:
+    """Send the writes held back, in order, batched (see `_batches`). The transaction begins
+    first, so that they commit with what follows, unless they are `alone` (the change
+    commits next, with nothing else to write) and one statement: that one commits or fails
+    whole by itself."""
+    batches = list(_batches(session.info.pop(PENDING, [])))
+    if not alone or len(batches) > 1:
         await _begin(pooled.dbapi_connection)
     driver = cast(asyncpg.Connection, pooled.driver_connection)
-    for sql, arguments in _batches(writes):
+    for sql, arguments in batches:
         try:
             await driver.execute(sql, *arguments)
         except _DRIVER_ERRORS as exc:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEvent
 from app.audit.recorder import AUDIT_QUERY
 from app.config import Settings
+from app.db import new_id
 from app.driver import DriverQuery, Write, _batches, _combined, execute, fetch
 from app.progress.models import ProgressEvent
 from tests.api import production_app
@@ -30,7 +31,8 @@ EVENT = DriverQuery(insert(cast(Table, ProgressEvent.__table__)))
 
 
 def audit_row(**changes: Any) -> dict[str, Any]:
-    return {"id": uuid.uuid4(), "org_id": "held-back", "occurred_at": datetime.now(UTC),
+    """Time-ordered ids, as the service's: the audit seals chain events in id order."""
+    return {"id": new_id(), "org_id": "held-back", "occurred_at": datetime.now(UTC),
             "actor_type": "user", "actor_id": "alice", "actor_role": "admin",
             "credential_id": None, "action": "test", "resource_type": None, "resource_id": None,
             "outcome": "success", "status_code": 200, "request_id": None, "changed_fields": [],
@@ -165,6 +167,25 @@ async def test_writes_sent_together_fail_together(settings: Settings, sent: Sent
         assert sent.on_connection_of("WITH w0 AS (INSERT INTO audit_events") == [
             _combined(((AUDIT_QUERY.sql, len(AUDIT_QUERY.names)), (EVENT.sql, len(EVENT.names))))
         ]  # and nothing else: no BEGIN
+        async with service.state.read_sessionmaker() as session:
+            assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
+
+
+async def test_writes_that_take_two_statements_still_commit_together(
+    settings: Settings, sent: Sent
+) -> None:
+    """Two audit rows with one id: two statements (one table), so the transaction begins
+    first, and the first row goes with the second's failure, not committed on its own."""
+    async with production_app(settings) as (service, _):
+        await connected(service, sent)
+        row = audit_row()
+        async with service.state.sessionmaker() as session:
+            await execute(session, AUDIT_QUERY, row)
+            await execute(session, AUDIT_QUERY, row)
+            with pytest.raises(IntegrityError):
+                await session.commit()
+        statements = sent.on_connection_of("INSERT INTO audit_events")
+        assert [sql.split()[0] for sql in statements] == ["BEGIN", "INSERT", "INSERT", "ROLLBACK"]
         async with service.state.read_sessionmaker() as session:
             assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
 
