@@ -9,8 +9,8 @@ from SQLAlchemy's pool, which owns their life: a connection that failed here is 
 there.
 
 In a change, a write (`execute`) is held back until the change's next statement or its
-commit, and the writes held back go to the server together: as one statement when they write
-different tables (see `_batches`), where each used to be a round trip of its own. A read before
+commit, and the writes held back go to the server together: as one statement when they are
+independent (see app/write_batches.py), where each used to be a round trip of its own. A read before
 the change's first write runs without BEGIN, as a read request's statements do (under READ
 COMMITTED every statement takes a snapshot of its own, in a transaction or not); so a change
 that reads, then writes, then commits, as recording progress does, is its reads and one
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from functools import cache, partial
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, cast
 
 import asyncpg
@@ -35,14 +35,15 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.selectable import GenerativeSelect, TableClause
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from app.db import DRIVER_ENGINE, ReadOnlyViolation, ReadSession
+from app.write_batches import Write, batches
 
 Row = Mapping[str, Any]
 Lost = Callable[[BaseException], Awaitable[Any]]
@@ -59,7 +60,6 @@ _LOST = (
 )
 _DRIVER_ERRORS = (*_LOST, asyncpg.PostgresError)
 PENDING = "pending_writes"  # in a change session's `info`: writes not yet sent, in order
-Write = tuple["DriverQuery", list[Any]]
 
 
 class DriverQuery:
@@ -72,7 +72,7 @@ class DriverQuery:
 
     __slots__ = ("defaults", "names", "sql", "standalone", "table")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, *, standalone: bool = False) -> None:
         dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = str(compiled)
@@ -89,15 +89,16 @@ class DriverQuery:
         converting = set(compiled._bind_processors) - _copied_lists(compiled)
         if converting:
             raise ValueError(f"Parameters SQLAlchemy must convert: {sorted(converting)}")
-        # A read that locks nothing may run outside the change's transaction; anything else
-        # (a text() statement included) runs inside it.
-        self.standalone = (
-            isinstance(statement, GenerativeSelect) and statement._for_update_arg is None
+        # Declared, not guessed: only a plain read that locks nothing, takes no advisory lock
+        # and calls nothing with an effect may run before the change's transaction begins.
+        self.standalone = standalone
+        # The table a write changes, if it may join other writes in one statement: a plain
+        # INSERT or UPDATE (no WITH of its own), with no literal in which a `$` could be
+        # mistaken for a parameter (see app/write_batches.py).
+        plain = not (
+            "'" in self.sql or re.search(r"\$(?!\d)", self.sql) or self.sql.startswith("WITH")
         )
-        # The table a write changes, if it may join other writes in one statement: its SQL
-        # holds no literal in which a `$` could be mistaken for a parameter (see `_combined`).
-        plain = "'" not in self.sql and not re.search(r"\$(?!\d)", self.sql)
-        written = statement.table if isinstance(statement, UpdateBase) else None
+        written = statement.table if isinstance(statement, Insert | Update) else None
         self.table = written.name if isinstance(written, TableClause) and plain else None
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
@@ -127,6 +128,8 @@ async def execute(session: AsyncSession, query: DriverQuery, values: Mapping[str
     or its commit (see the module's docstring): its errors are raised there."""
     if isinstance(session.sync_session, ReadSession):
         raise ReadOnlyViolation("A read request tried to run a write statement.")
+    if not session.in_transaction():  # so that a rollback, which then ends it, forgets this
+        await session.connection()  # no round trip: the server's BEGIN waits (see `_begin`)
     session.info.setdefault(PENDING, []).append((query, query.arguments(values)))
 
 
@@ -201,72 +204,21 @@ async def _run(
 async def _send_pending(
     session: AsyncSession | Session, pooled: PoolProxiedConnection, lost: Lost, *, alone: bool
 ) -> None:
-    """Send the writes held back, in order, batched (see `_batches`). The transaction begins
+    """Send the writes held back, in order, in as few statements as may be (see
+    app/write_batches.py). The transaction begins
     first, so that they commit with what follows, unless they are `alone` (the change
     commits next, with nothing else to write) and one statement: that one commits or fails
     whole by itself."""
-    batches = list(_batches(session.info.pop(PENDING, [])))
-    if not alone or len(batches) > 1:
+    writes: list[Write] = session.info.pop(PENDING, [])
+    statements = list(batches(writes))
+    if not alone or len(statements) > 1:
         await _begin(pooled.dbapi_connection)
     driver = cast(asyncpg.Connection, pooled.driver_connection)
-    for sql, arguments in batches:
+    for sql, arguments in statements:
         try:
             await driver.execute(sql, *arguments)
         except _DRIVER_ERRORS as exc:
             raise await _translated(exc, sql, lost) from exc
-
-
-def _batches(writes: list[Write]) -> Iterator[tuple[str, list[Any]]]:
-    """Consecutive writes go as one statement, each but the last in a WITH clause: PostgreSQL
-    runs every part once, with one snapshot, all or nothing. The parts of one statement cannot
-    see each other's rows, so a write joins the statement only if it changes a table no other
-    part names, and names no table another part changes; else it starts the next statement,
-    which sees what the one before it wrote, as when each write was a statement of its own."""
-    batch: list[Write] = []
-    for write in writes:
-        if batch and not _independent(write[0], [query for query, _ in batch]):
-            yield _joined(batch)
-            batch = []
-        batch.append(write)
-    if batch:
-        yield _joined(batch)
-
-
-def _independent(query: DriverQuery, others: list[DriverQuery]) -> bool:
-    return query.table is not None and not any(
-        _names(query.sql, other.table) or _names(other.sql, query.table) for other in others
-    )
-
-
-@cache
-def _names(sql: str, table: str | None) -> bool:
-    return table is None or re.search(rf"\b{table}\b", sql) is not None
-
-
-def _joined(batch: list[Write]) -> tuple[str, list[Any]]:
-    if len(batch) == 1:
-        return batch[0][0].sql, batch[0][1]
-    sql = _combined(tuple((query.sql, len(arguments)) for query, arguments in batch))
-    return sql, [value for _, arguments in batch for value in arguments]
-
-
-_PARAMETER = re.compile(r"\$(\d+)")
-
-
-def _shifted(number: re.Match[str], *, by: int) -> str:
-    return f"${int(number[1]) + by}"
-
-
-@cache  # a handful of combinations, each prepared once per connection by asyncpg
-def _combined(parts: tuple[tuple[str, int], ...]) -> str:
-    """`WITH w0 AS (first), w1 AS (second) last`, each part's `$n` moved past the parameters
-    of the parts before it (none of these parts holds a literal: see `DriverQuery.table`)."""
-    renumbered, offset = [], 0
-    for sql, count in parts:
-        renumbered.append(_PARAMETER.sub(partial(_shifted, by=offset), sql))
-        offset += count
-    *first, last = renumbered
-    return "WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last
 
 
 async def _translated(exc: BaseException, sql: str, lost: Lost) -> DBAPIError:
@@ -337,6 +289,19 @@ def _before_a_statement(state: ORMExecuteState) -> None:
 def _before_a_flush(session: Session, _: UOWTransaction, __: object) -> None:
     if PENDING in session.info:
         _send_pending_now(session, alone=False)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _: SessionTransaction) -> None:
+    """Rolled back before they were sent: they never happened."""
+    session.info.pop(PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _no_savepoint_over_held_back_writes(session: Session, transaction: SessionTransaction) -> None:
+    """A SAVEPOINT sends no hook above: writes held back before it would go inside it."""
+    if transaction.nested and PENDING in session.info:
+        raise RuntimeError("Send the writes held back before a SAVEPOINT (session.flush()).")
 
 
 @event.listens_for(Session, "before_commit")

@@ -21,8 +21,9 @@ from app.audit.models import AuditEvent
 from app.audit.recorder import AUDIT_QUERY
 from app.config import Settings
 from app.db import new_id
-from app.driver import DriverQuery, Write, _batches, _combined, execute, fetch
+from app.driver import DriverQuery, execute, fetch
 from app.progress.models import ProgressEvent
+from app.write_batches import Write, batches, combined
 from tests.api import production_app
 
 _AUDIT = cast(Table, AuditEvent.__table__)
@@ -146,6 +147,29 @@ async def test_held_back_writes_are_lost_with_a_change_that_never_commits(
             assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
 
 
+async def test_a_rollback_forgets_the_writes_held_back(settings: Settings) -> None:
+    """Rolled back before they were sent, they are never sent: not by the next statement,
+    nor by the next commit."""
+    async with production_app(settings) as (service, _):
+        row = audit_row()
+        async with service.state.sessionmaker() as session:
+            await execute(session, AUDIT_QUERY, row)
+            await session.rollback()
+            assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
+            await session.commit()
+        async with service.state.read_sessionmaker() as session:
+            assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
+
+
+async def test_a_savepoint_over_writes_held_back_is_refused(settings: Settings) -> None:
+    """Nothing is sent when a SAVEPOINT is: writes held back before it would go inside it,
+    and be lost with its rollback. A bug in the code, so it fails loudly."""
+    async with production_app(settings) as (service, _), service.state.sessionmaker() as session:
+        await execute(session, AUDIT_QUERY, audit_row())
+        with pytest.raises(RuntimeError, match="SAVEPOINT"):
+            await session.begin_nested()
+
+
 async def test_writes_sent_together_fail_together(settings: Settings, sent: Sent) -> None:
     """An audit row and an event whose goal does not exist: one statement, so the audit row
     is not stored when the event's foreign key fails, though no BEGIN was sent."""
@@ -165,7 +189,7 @@ async def test_writes_sent_together_fail_together(settings: Settings, sent: Sent
             with pytest.raises(IntegrityError):
                 await session.commit()
         assert sent.on_connection_of("WITH w0 AS (INSERT INTO audit_events") == [
-            _combined(((AUDIT_QUERY.sql, len(AUDIT_QUERY.names)), (EVENT.sql, len(EVENT.names))))
+            combined(((AUDIT_QUERY.sql, len(AUDIT_QUERY.names)), (EVENT.sql, len(EVENT.names))))
         ]  # and nothing else: no BEGIN
         async with service.state.read_sessionmaker() as session:
             assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
@@ -205,7 +229,7 @@ async def connected(service: FastAPI, sent: Sent) -> None:
 def written(writes: list[tuple[DriverQuery, dict[str, Any]]]) -> list[str]:
     """The statements `writes` go as, each named by the tables it changes."""
     held: list[Write] = [(query, query.arguments(values)) for query, values in writes]
-    return ["+".join(re.findall(r"(?:INSERT INTO|UPDATE) (\w+)", sql)) for sql, _ in _batches(held)]
+    return ["+".join(re.findall(r"(?:INSERT INTO|UPDATE) (\w+)", sql)) for sql, _ in batches(held)]
 
 
 def test_only_independent_writes_share_a_statement() -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, text
@@ -76,7 +75,7 @@ class Goal(IdMixin, TimestampMixin, Base):
 
 class GoalFacts(NamedTuple):
     """The columns the rules about progress read, loaded without the unit of work: recording
-    progress never edits these (see `GoalRepository.facts`)."""
+    progress never edits these (see `goals.repository.facts_select`)."""
 
     id: uuid.UUID
     org_id: str
@@ -92,8 +91,8 @@ class GoalFacts(NamedTuple):
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> GoalFacts:
-        """The facts from a row whose first columns they are."""
-        return cls._make(islice(row.values(), len(cls._fields)))
+        """The facts from a row that has their columns, among others."""
+        return cls._make(row[name] for name in cls._fields)
 
 
 # A goal as the rules about progress read it: loaded to edit, or only its facts.

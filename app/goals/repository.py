@@ -62,8 +62,7 @@ def _by_id_query(role: Role) -> DriverQuery:
 
 
 def facts_select(role: Role) -> Select[Any]:
-    """`_by_id`, scoping and all, for the `GoalFacts` columns only (the first columns of any
-    statement built on it: see `GoalFacts.of`)."""
+    """`_by_id`, scoping and all, for the `GoalFacts` columns only."""
     columns = (getattr(Goal, name) for name in GoalFacts._fields)
     return _by_id(role, for_update=False).with_only_columns(*columns)
 

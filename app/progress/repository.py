@@ -167,9 +167,9 @@ class ProgressRepository:
     async def facts_and_measured(
         self, goal_id: uuid.UUID, *, since: datetime
     ) -> tuple[GoalFacts, list[Measured]] | None:
-        """The goal's facts, as `GoalRepository.facts` reads them, and what `measurements`
-        reads for it, with each point's id: where the next event recorded would fall among
-        them (see `summary.with_measurement`). One query: recording progress reads both."""
+        """The goal's facts (`facts_select`, scoping and all) and what `measurements` reads
+        for it, with each point's id: where the next event recorded would fall among them
+        (see `summary.with_measurement`). One query: recording progress reads both."""
         values = {**self.scope, "goal_id": goal_id, "since": since}
         row = await fetch_one(self.session, _facts_and_points(self.caller.role), values)
         if row is None:
@@ -284,8 +284,9 @@ def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
 def _facts_and_points(role: Role) -> DriverQuery:
     """The goal's facts (`facts_select`) and its measurements with their ids, in one query."""
     arrays = _points_of(cast(Table, Goal.__table__), with_ids=True)
-    facts = facts_select(role).join(arrays, true(), isouter=True)
-    return DriverQuery(facts.add_columns(arrays.c.times, arrays.c.ids, arrays.c["values"]))
+    facts = facts_select(role).join(arrays, true())  # an aggregate: always one row
+    points = facts.add_columns(arrays.c.times, arrays.c.ids, arrays.c["values"])
+    return DriverQuery(points, standalone=True)
 
 
 def _latest(

@@ -220,12 +220,12 @@ class ProgressService:
         **fields: Any,
     ) -> ProgressEvent:
         """A clinician's achievement status sent with progress becomes the goal's; without
-        one, the derived status follows the new progress: worked out before the event is
-        written (see `SummaryService.derived_achievement`)."""
+        one, the derived status follows the new progress (from the goal's measurements
+        `measured` before the event, if the event may be one: see `Measurements`)."""
         event = self._event(goal, **fields)
         status = fields.get("achievement_status")
         if status is None:
-            await self.summaries.refresh_achievement(goal, adding=event, measured=measured)
+            await self.summaries.refresh_achievement(goal, measured=measured, adding=event)
         await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session

@@ -22,6 +22,7 @@ from app.progress.summary import (
     HabitStrength,
     Measured,
     MeasureSpec,
+    Point,
     ProgressSummary,
     StepsSummary,
     habit_strength,
@@ -50,10 +51,19 @@ def measure_spec(goal: GoalView) -> MeasureSpec | None:
 
 @dataclass(frozen=True, slots=True)
 class Measurements:
-    """A goal's measurements as read `now`, with their ids: see `with_measurement`."""
+    """A goal's measurements as the summary's query read them `since`, with their ids. Read
+    before a new event is written, so that its INSERT can go to the database with the goal's
+    UPDATE and the audit row in one statement (see app/driver.py)."""
 
-    now: datetime
-    points: list[Measured]
+    since: datetime
+    measured: list[Measured]
+
+    def with_event(self, event: ProgressEvent | None) -> list[Point]:
+        """The points once `event` is written too."""
+        if event is not None and event.kind == "measurement" and event.value is not None:
+            new = (event.occurred_at, event.id, event.value)
+            return with_measurement(self.measured, new, since=self.since)
+        return [Point(at, value) for at, _, value in self.measured]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,52 +142,21 @@ class SummaryService:
         self,
         goal: GoalView,
         *,
-        adding: ProgressEvent | None = None,
         measured: Measurements | None = None,
+        adding: ProgressEvent | None = None,
     ) -> None:
-        """Keep a goal's derived achievement status current after progress changes (or
-        before `adding` is written, see `derived_achievement`), unless a clinician has set
-        it. Not an edit by a person: no revision, no version bump."""
-        status = await self.derived_achievement(goal, adding=adding, measured=measured)
-        if status is not None:
-            await self.goals.set_derived_achievement(goal, status)
-
-    async def facts_and_measured(self, goal_id: uuid.UUID) -> tuple[GoalFacts, Measurements] | None:
-        """The goal's facts and its measurements, read together before progress is recorded
-        on it (see `derived_achievement`); None if the caller cannot see the goal."""
-        now = datetime.now(UTC)
-        found = await self.progress.facts_and_measured(goal_id, since=now - TREND_WINDOW)
-        if found is None:
-            return None
-        facts, measured = found
-        return facts, Measurements(now, measured)
-
-    async def derived_achievement(
-        self,
-        goal: GoalView,
-        *,
-        adding: ProgressEvent | None = None,
-        measured: Measurements | None = None,
-    ) -> str | None:
-        """The goal's derived status once `adding` is recorded too, or None if it stays as it
-        is or a clinician has set it. Only the measurements decide it: one query, where a
-        whole summary takes three; none if they were `measured` with the goal's facts.
-
-        Worked out before `adding` is written, from the points read and `adding` merged in,
-        so that the event's INSERT goes to the database with the goal's UPDATE and the
-        audit row, in one statement (see app/driver.py), instead of each in a round trip of
-        its own."""
+        """Keep a goal's derived achievement status current, unless a clinician has set it.
+        Not an edit by a person: no revision, no version bump. Only the measurements decide
+        it: read here (one query, where a whole summary takes three), or `measured` before
+        the event `adding` is written, which then counts as written (see `Measurements`)."""
         if goal.achievement_status_source == "clinician":
-            return None
-        if adding is not None and adding.kind == "measurement" and adding.value is not None:
-            if measured is None:
-                read = await self.facts_and_measured(goal.id)
-                measured = read[1] if read else Measurements(datetime.now(UTC), [])
-            new = (adding.occurred_at, adding.id, adding.value)
-            now = measured.now
-            points = with_measurement(measured.points, new, since=now - TREND_WINDOW)
+            return
+        now = datetime.now(UTC)  # after `adding` was dated: its point is not in the future
+        if measured is not None:
+            points = measured.with_event(adding)
+        elif adding is not None and adding.kind == "measurement":
+            raise ValueError("A new measurement needs the measurements read before it.")
         else:
-            now = datetime.now(UTC)
             found = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
             points = found.get(goal.id, [])
         status = status_from_measurements(
@@ -187,4 +166,15 @@ class SummaryService:
             target_date=goal.target_date,
             now=now,
         )
-        return None if status == goal.achievement_status else status
+        if status != goal.achievement_status:
+            await self.goals.set_derived_achievement(goal, status)
+
+    async def facts_and_measured(self, goal_id: uuid.UUID) -> tuple[GoalFacts, Measurements] | None:
+        """The goal's facts and its measurements, read together before progress is recorded
+        on it; None if the caller cannot see the goal."""
+        since = datetime.now(UTC) - TREND_WINDOW
+        found = await self.progress.facts_and_measured(goal_id, since=since)
+        if found is None:
+            return None
+        facts, measured = found
+        return facts, Measurements(since, measured)

@@ -259,3 +259,26 @@ async def test_client_gas_t_score(api: Api, alice: Actor) -> None:
     assert summary["gas_t_score"] == pytest.approx(45.984, abs=0.001)
     assert summary["next_review_due"] is None  # nothing active yet
     assert summary["focus_goal_id"] is None
+
+
+async def test_a_measurement_recorded_now_counts_in_the_status_it_sets(
+    api: Api, alice: Actor
+) -> None:
+    """Recording progress works out the goal's status from its measurements read before the
+    event is written (app/driver.py holds the INSERT back); an event sent without
+    `occurred_at` is dated after that read, and must count as the summary read afterwards
+    counts it: here, the rise from 2 to 4 in three days is what makes the goal improving."""
+    client = await api.client(alice)
+    goal = await api.goal(
+        alice, client["id"], start_date=today_plus(-28), target_date=today_plus(56)
+    )
+    url = f"/v1/goals/{goal['id']}"
+    three_days_ago = iso(datetime.now(UTC) - timedelta(days=3))
+    for body in (
+        {"kind": "measurement", "value": 2, "occurred_at": three_days_ago},
+        {"kind": "measurement", "value": 4},
+    ):
+        assert (await alice.post(f"{url}/progress-events", json=body)).status_code == 201
+    summary = (await alice.get(f"{url}/progress")).json()
+    assert summary["achievement_status"] == "improving"
+    assert (await alice.get(url)).json()["achievement_status"] == "improving"
