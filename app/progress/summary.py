@@ -397,6 +397,17 @@ def gas_t_score(goals: Sequence[tuple[float, int]], rho: float = GAS_RHO) -> flo
 # --- Habit strength --------------------------------------------------------------------------
 
 
+def _credited_days(done_on: list[int], window: int, days: int) -> list[int]:
+    """The days, in order, with a completion in the `window` days up to them (from the day
+    offsets `done_on`): the only days that earn credit."""
+    if window == 1:
+        return done_on
+    credited: set[int] = set()
+    for done in done_on:
+        credited.update(range(done, min(done + window, days)))
+    return sorted(credited)
+
+
 def habit_strength(
     completion_days: Iterable[date], *, start: date, end: date, times_per_day: float
 ) -> float:
@@ -415,31 +426,32 @@ def habit_strength(
     if not (math.isfinite(times_per_day) and times_per_day > 0):
         raise ValueError("times_per_day must be a positive number")
     days = max(0, (end - start).days + 1)
-    per_day = [0] * days  # completions on each day from `start`, by offset
-    for day in completion_days:
-        offset = (day - start).days
+    per_day: dict[int, int] = {}  # completions on each day, by offset from `start`
+    for completed in completion_days:
+        offset = (completed - start).days
         if 0 <= offset < days:
-            per_day[offset] += 1
-    done_on = [offset for offset, count in enumerate(per_day) if count]
+            per_day[offset] = per_day.get(offset, 0) + 1
+    done_on = sorted(per_day)
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
     window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
     due = times_per_day * window
     score = 0.0
-    in_window = 0
-    offset = 0
-    while offset < days:
-        in_window += per_day[offset] - (per_day[offset - window] if offset >= window else 0)
-        if in_window == 0:
-            # Nothing due is done until the next completion: each day in between only decays
-            # the score, so jump there in one step (a habit kept now and then costs a step
-            # per completion, not one per day of the 180).
-            later = bisect_right(done_on, offset)
-            following = done_on[later] if later < len(done_on) else days
-            score *= multiplier ** (following - offset)
-            offset = following
-            continue
+    scored = 0  # the days before this one are in `score`
+    in_window = 0  # completions in the `window` days up to the day being scored
+    on = per_day.get
+    for day in _credited_days(done_on, window, days):
+        if day > scored:
+            # Nothing due was done in between: each of those days only decays the score, so
+            # they go in one step (a habit kept now and then costs a step per completion,
+            # not one per day of the 180), and none of them counts in this day's window.
+            score *= multiplier ** (day - scored)
+            in_window = on(day, 0)
+        else:
+            in_window += on(day, 0) - on(day - window, 0)
         score = score * multiplier + min(1.0, in_window / due) * (1 - multiplier)
-        offset += 1
+        scored = day + 1
+    if days > scored:
+        score *= multiplier ** (days - scored)
     return round(_clamp(score, 0.0, 1.0), HABIT_DECIMALS)
 
 
