@@ -69,8 +69,7 @@ def explained() -> dict[str, Any]:
         "goal by id": _by_id(Role.ADMIN, for_update=False),
         "goal list page": _search(Role.ADMIN, frozenset({"client_id"})),
         "event page": EVENT_PAGE,
-        "summary measurements": progress._MEASUREMENTS,
-        "summary tallies": progress._TALLIES,
+        "summary figures": progress._FIGURES,
         "summary habit steps": progress._HABIT_STEPS,
     }
 

@@ -177,10 +177,16 @@ class ProgressRepository:
         measured = zip(row["times"] or (), row["ids"] or (), row["values"] or (), strict=True)
         return GoalFacts.of(row), list(measured)
 
-    async def tallies(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, GoalTallies]:
-        """Counts and latest facts for each goal, in one query."""
-        rows = await fetch(self.session, _TALLIES_QUERY, self._of(goal_ids))
-        return {
+    async def figures(
+        self, goal_ids: Sequence[uuid.UUID], *, since: datetime
+    ) -> tuple[dict[uuid.UUID, list[Point]], dict[uuid.UUID, GoalTallies]]:
+        """Each goal's measurements (as `measurements` reads them) and its counts and latest
+        facts, in one query: a summary's figures but for its habits."""
+        rows = await fetch(self.session, _FIGURES_QUERY, self._of(goal_ids, since=since))
+        measured = {
+            row["goal_id"]: points(row["times"], row["values"]) for row in rows if row["times"]
+        }
+        tallies = {
             row["goal_id"]: GoalTallies(
                 events=row["events"],
                 steps=row["steps"],
@@ -191,6 +197,7 @@ class ProgressRepository:
             )
             for row in rows
         }
+        return measured, tallies
 
     async def habit_steps(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
@@ -356,8 +363,12 @@ _TALLIES = select(
     .scalar_subquery()
     .label("last_staff_revision"),
 )
-# Run on the driver: a handful of scalars per goal, read on every summary.
-_TALLIES_QUERY = DriverQuery(_TALLIES)
+# A handful of scalars and two arrays per goal, read on every summary, on the driver.
+_FIGURE_ARRAYS = _points_of(_GOAL, with_ids=False)
+_FIGURES = _TALLIES.add_columns(_FIGURE_ARRAYS.c.times, _FIGURE_ARRAYS.c["values"]).select_from(
+    _GOAL.join(_FIGURE_ARRAYS, true())
+)
+_FIGURES_QUERY = DriverQuery(_FIGURES)
 _COMPLETIONS_SINCE = (
     select(func.array_agg(ProgressEvent.occurred_at))
     .where(

@@ -83,13 +83,12 @@ class SummaryService:
         return (await self.figures(goals, now=now)).summaries
 
     async def figures(self, goals: Sequence[Goal], *, now: datetime | None = None) -> GoalFigures:
-        """One summary per goal, in the same three queries however many goals there are."""
+        """One summary per goal, in the same two queries however many goals there are."""
         now = now or datetime.now(UTC)
         ids = [goal.id for goal in goals]
         if not ids:
             return GoalFigures(summaries={}, tallies={})
-        points = await self.progress.measurements(ids, since=now - TREND_WINDOW)
-        tallies = await self.progress.tallies(ids)
+        points, tallies = await self.progress.figures(ids, since=now - TREND_WINDOW)
         habits = await self._habits(ids, now=now)
         summaries = {}
         for goal in goals:
@@ -147,7 +146,7 @@ class SummaryService:
     ) -> None:
         """Keep a goal's derived achievement status current, unless a clinician has set it.
         Not an edit by a person: no revision, no version bump. Only the measurements decide
-        it: read here (one query, where a whole summary takes three), or `measured` before
+        it: read here (one query, where a whole summary takes two), or `measured` before
         the event `adding` is written, which then counts as written (see `Measurements`)."""
         if goal.achievement_status_source == "clinician":
             return
