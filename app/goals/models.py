@@ -74,8 +74,8 @@ class Goal(IdMixin, TimestampMixin, Base):
 
 
 class GoalFacts(NamedTuple):
-    """The columns the rules about progress read, loaded without the unit of work: recording
-    progress never edits these (see `goals.repository.facts_select`)."""
+    """The columns the rules about progress and its summaries read, loaded without the unit
+    of work: neither edits them (see `goals.repository.facts_select`)."""
 
     id: uuid.UUID
     org_id: str
@@ -88,6 +88,7 @@ class GoalFacts(NamedTuple):
     target_date: date | None
     achievement_status: str | None
     achievement_status_source: str | None
+    gas_weight: float
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> GoalFacts:

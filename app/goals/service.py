@@ -15,7 +15,7 @@ from app.clients.service import ClientService
 from app.db import new_id, utcnow
 from app.driver import Row
 from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
-from app.goals.models import Goal, GoalRevision
+from app.goals.models import Goal, GoalFacts, GoalRevision
 from app.goals.repository import GoalFilters, GoalRepository
 from app.goals.schemas import GoalCreate, GoalDraft, GoalRead, GoalState, GoalUpdate
 from app.goals.smart import SmartReport, evaluate_goal
@@ -98,6 +98,13 @@ class GoalService:
         if row is None:
             raise NotFound(GOAL_NOT_FOUND)
         return row_to_read(row)
+
+    async def facts(self, goal_id: uuid.UUID) -> GoalFacts:
+        """What summaries need to know of the goal, without loading it to edit."""
+        facts = await self.goals.facts(goal_id)
+        if facts is None:
+            raise NotFound(GOAL_NOT_FOUND)
+        return facts
 
     async def find(self, goal_id: uuid.UUID) -> Goal | None:
         """Like `get`, for callers that report a missing goal in their own words."""

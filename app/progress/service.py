@@ -172,7 +172,7 @@ class ProgressService:
         return event
 
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary:
-        goal = await self.goals.get(goal_id)
+        goal = await self.goals.facts(goal_id)
         return (await self.summaries.summaries([goal]))[goal.id]
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:

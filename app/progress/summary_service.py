@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
-from app.goals.models import Goal, GoalFacts, GoalView
+from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.models import ProgressEvent
 from app.progress.repository import GoalTallies, ProgressRepository
@@ -78,11 +78,13 @@ class SummaryService:
         self.goals = GoalRepository(session, caller)
 
     async def summaries(
-        self, goals: Sequence[Goal], *, now: datetime | None = None
+        self, goals: Sequence[GoalView], *, now: datetime | None = None
     ) -> dict[uuid.UUID, ProgressSummary]:
         return (await self.figures(goals, now=now)).summaries
 
-    async def figures(self, goals: Sequence[Goal], *, now: datetime | None = None) -> GoalFigures:
+    async def figures(
+        self, goals: Sequence[GoalView], *, now: datetime | None = None
+    ) -> GoalFigures:
         """One summary per goal, in the same two queries however many goals there are."""
         now = now or datetime.now(UTC)
         ids = [goal.id for goal in goals]
