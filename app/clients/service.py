@@ -15,6 +15,8 @@ from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import NotFound
 
+CLIENT_NOT_FOUND = "No client with this id is visible to you."
+
 
 class ClientService:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
@@ -24,7 +26,7 @@ class ClientService:
     async def get(self, client_id: uuid.UUID) -> Client:
         client = await self.clients.get(client_id)
         if client is None:
-            raise NotFound("No client with this id is visible to you.")
+            raise NotFound(CLIENT_NOT_FOUND)
         return client
 
     async def by_external_id(self, external_id: str) -> Client:

@@ -89,6 +89,8 @@ class GoalFacts(NamedTuple):
     achievement_status: str | None
     achievement_status_source: str | None
     gas_weight: float
+    title: str
+    is_focus: bool
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> GoalFacts:

@@ -9,11 +9,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, any_, bindparam, select, update
+from sqlalchemy import Select, Table, and_, any_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller, Role
+from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, utcnow
 from app.driver import DriverQuery, Row, execute, fetch, fetch_one
@@ -87,15 +88,26 @@ def _focus_goals(role: Role) -> Select[Goal]:
 
 
 @cache
-def _open_goals(role: Role) -> Select[Goal]:
-    return (
-        _visible(role)
-        .where(
-            Goal.client_id == bindparam("client_id"),
-            Goal.lifecycle_status == any_(bindparam("statuses", type_=TEXTS)),
-        )
-        .order_by(Goal.id)
+def _client_goal_facts_query(role: Role) -> DriverQuery:
+    """A row for the client if the caller may see it, one per goal of it in `statuses` (the
+    goal's facts, in id order), NULLs for the goal if it has none."""
+    goals = cast(Table, Goal.__table__)
+    of_client = and_(
+        goals.c.client_id == Client.id,
+        goals.c.org_id == CALLER_ORG,
+        goals.c.lifecycle_status == any_(bindparam("statuses", type_=TEXTS)),
     )
+    statement = (
+        select(Client.id.label("visible_client"), *(goals.c[name] for name in GoalFacts._fields))
+        .select_from(cast(Table, Client.__table__).outerjoin(goals, of_client))
+        .where(
+            Client.id == bindparam("client_id"),
+            Client.org_id == CALLER_ORG,
+            visible_client_clause(role, Client.id),
+        )
+        .order_by(goals.c.id)
+    )
+    return DriverQuery(statement, standalone=True)
 
 
 class GoalRepository:
@@ -171,9 +183,16 @@ class GoalRepository:
             set_committed_value(goal, "achievement_status_source", "derived")
             set_committed_value(goal, "updated_at", now)
 
-    async def open_goals(self, client_id: uuid.UUID, statuses: Sequence[str]) -> Sequence[Goal]:
+    async def client_goal_facts(
+        self, client_id: uuid.UUID, statuses: Sequence[str]
+    ) -> list[GoalFacts] | None:
+        """The facts of the client's goals in `statuses`, in id order; None if the caller may
+        not see the client. One query, on the driver: a client summary reads only these."""
         values = {**self.scope, "client_id": client_id, "statuses": list(statuses)}
-        return (await self.session.scalars(_open_goals(self.caller.role), values)).all()
+        rows = await fetch(self.session, _client_goal_facts_query(self.caller.role), values)
+        if not rows:
+            return None
+        return [GoalFacts.of(row) for row in rows if row["id"] is not None]
 
 
 _GOALS = cast(Table, Goal.__table__)

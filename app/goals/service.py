@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import STAFF, Caller, Role
-from app.clients.service import ClientService
+from app.clients.service import CLIENT_NOT_FOUND, ClientService
 from app.db import new_id, utcnow
 from app.driver import Row
 from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
@@ -110,8 +109,14 @@ class GoalService:
         """Like `get`, for callers that report a missing goal in their own words."""
         return await self.goals.get(goal_id)
 
-    async def open_goals(self, client_id: uuid.UUID) -> Sequence[Goal]:
-        return await self.goals.open_goals(client_id, [status.value for status in OPEN_STATUSES])
+    async def open_goal_facts(self, client_id: uuid.UUID) -> list[GoalFacts]:
+        """The facts of the client's open goals, in id order (404 for a client the caller may
+        not see, as `ClientService.get` answers)."""
+        statuses = [status.value for status in OPEN_STATUSES]
+        goals = await self.goals.client_goal_facts(client_id, statuses)
+        if goals is None:
+            raise NotFound(CLIENT_NOT_FOUND)
+        return goals
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller, Role
-from app.clients.service import ClientService
 from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.lifecycle import LifecycleStatus
@@ -68,7 +67,6 @@ class ProgressService:
         self.caller = caller
         self.settings = settings
         self.goals = GoalService(session, caller)
-        self.clients = ClientService(session, caller)
         self.events = ProgressRepository(session, caller)
         self.steps = StepRepository(session, caller)
         self.summaries = SummaryService(session, caller)
@@ -176,8 +174,7 @@ class ProgressService:
         return (await self.summaries.summaries([goal]))[goal.id]
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
-        client = await self.clients.get(client_id)
-        goals = await self.goals.open_goals(client.id)
+        goals = await self.goals.open_goal_facts(client_id)
         figures = await self.summaries.figures(goals)
         levels = {goal_id: tally.latest_gas_level for goal_id, tally in figures.tallies.items()}
         scored = [
@@ -186,7 +183,7 @@ class ProgressService:
             if goal.gas_levels and (level := levels[goal.id]) is not None
         ]
         return ClientSummary(
-            client_id=client.id,
+            client_id=client_id,
             focus_goal_id=next((goal.id for goal in goals if goal.is_focus), None),
             goals=[
                 ClientGoalProgress(
@@ -203,7 +200,7 @@ class ProgressService:
         )
 
     def _next_review_due(
-        self, goals: Sequence[Goal], tallies: dict[uuid.UUID, GoalTallies]
+        self, goals: Sequence[GoalView], tallies: dict[uuid.UUID, GoalTallies]
     ) -> date | None:
         active = [goal for goal in goals if goal.lifecycle_status == LifecycleStatus.ACTIVE.value]
         if not active:

@@ -282,3 +282,29 @@ async def test_a_measurement_recorded_now_counts_in_the_status_it_sets(
     summary = (await alice.get(f"{url}/progress")).json()
     assert summary["achievement_status"] == "improving"
     assert (await alice.get(url)).json()["achievement_status"] == "improving"
+
+
+async def test_a_client_summary_lists_only_open_goals_and_only_for_a_visible_client(
+    api: Api, alice: Actor
+) -> None:
+    """The client and its open goals are read in one query: a client with none is still a
+    summary (not a 404), a closed goal is left out, and another organization's client, or
+    one whose care team the clinician is not on, is a 404 as any client read is."""
+    client = await api.client(alice)
+    url = f"/v1/clients/{client['id']}/summary"
+    empty = await alice.get(url)
+    assert empty.status_code == 200, empty.text
+    assert (empty.json()["goals"], empty.json()["focus_goal_id"]) == ([], None)
+    kept = await api.goal(alice, client["id"], title="Walk every day")
+    closed = await api.goal(alice, client["id"], title="Given up")
+    cancel = {"to": "cancelled"}
+    cancelled = await alice.post(f"/v1/goals/{closed['id']}/transition", json=cancel)
+    assert cancelled.status_code == 200, cancelled.text
+    summary = (await alice.get(url)).json()
+    assert [(goal["goal_id"], goal["title"]) for goal in summary["goals"]] == [
+        (kept["id"], "Walk every day")
+    ]
+    for stranger in (api.actor(org="org-elsewhere"), api.actor(sub="not-on-the-team")):
+        hidden = await stranger.get(url)
+        assert hidden.status_code == 404, hidden.text
+        assert hidden.json()["detail"] == "No client with this id is visible to you."
