@@ -70,6 +70,7 @@ def explained() -> dict[str, Any]:
         "goal list page": _search(Role.ADMIN, frozenset({"client_id"})),
         "event page": EVENT_PAGE,
         "summary figures": progress._FIGURES,
+        "measurements (a goal's status after a retraction)": progress._MEASUREMENTS,
         "summary habit steps": progress._HABIT_STEPS,
     }
 

@@ -20,7 +20,8 @@ def _visible(role: Role) -> Select[Client]:
 
 
 @cache  # built once per role (see app/clients/scope.py), values bound per call
-def _by_id(role: Role) -> Select[Client]:
+def visible_client_by_id(role: Role) -> Select[Client]:
+    """The client `client_id`, if the caller may see it: what other domains start from."""
     return _visible(role).where(Client.id == bindparam("client_id"))
 
 
@@ -32,7 +33,9 @@ class ClientRepository:
 
     async def get(self, client_id: uuid.UUID) -> Client | None:
         values = {**self.scope, "client_id": client_id}
-        return (await self.session.scalars(_by_id(self.caller.role), values)).one_or_none()
+        return (
+            await self.session.scalars(visible_client_by_id(self.caller.role), values)
+        ).one_or_none()
 
     async def search(
         self, *, after: uuid.UUID | None, limit: int, external_id: str | None

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller, Role
 from app.clients.models import Client
+from app.clients.repository import visible_client_by_id
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, utcnow
 from app.driver import DriverQuery, Row, execute, fetch, fetch_one
@@ -27,6 +28,9 @@ class GoalFilters:
     lifecycle_statuses: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     updated_since: datetime | None = None
+
+
+_GOALS = cast(Table, Goal.__table__)
 
 
 def _visible(role: Role) -> Select[Goal]:
@@ -91,21 +95,16 @@ def _focus_goals(role: Role) -> Select[Goal]:
 def _client_goal_facts_query(role: Role) -> DriverQuery:
     """A row for the client if the caller may see it, one per goal of it in `statuses` (the
     goal's facts, in id order), NULLs for the goal if it has none."""
-    goals = cast(Table, Goal.__table__)
     of_client = and_(
-        goals.c.client_id == Client.id,
-        goals.c.org_id == CALLER_ORG,
-        goals.c.lifecycle_status == any_(bindparam("statuses", type_=TEXTS)),
+        _GOALS.c.client_id == Client.id,
+        _GOALS.c.org_id == CALLER_ORG,
+        _GOALS.c.lifecycle_status == any_(bindparam("statuses", type_=TEXTS)),
     )
     statement = (
-        select(Client.id.label("visible_client"), *(goals.c[name] for name in GoalFacts._fields))
-        .select_from(cast(Table, Client.__table__).outerjoin(goals, of_client))
-        .where(
-            Client.id == bindparam("client_id"),
-            Client.org_id == CALLER_ORG,
-            visible_client_clause(role, Client.id),
-        )
-        .order_by(goals.c.id)
+        visible_client_by_id(role)
+        .with_only_columns(*(_GOALS.c[name] for name in GoalFacts._fields))
+        .select_from(cast(Table, Client.__table__).outerjoin(_GOALS, of_client))
+        .order_by(_GOALS.c.id)
     )
     return DriverQuery(statement, standalone=True)
 
@@ -195,7 +194,6 @@ class GoalRepository:
         return [GoalFacts.of(row) for row in rows if row["id"] is not None]
 
 
-_GOALS = cast(Table, Goal.__table__)
 # On every progress event that changes the status: a plain UPDATE of one row, on the driver.
 _SET_DERIVED_ACHIEVEMENT = DriverQuery(
     update(_GOALS)

@@ -402,10 +402,12 @@ def _credited_days(done_on: list[int], window: int, days: int) -> list[int]:
     offsets `done_on`): the only days that earn credit."""
     if window == 1:
         return done_on
-    credited: set[int] = set()
+    credited: list[int] = []
+    following = 0  # the first day not credited yet: `done_on` is in order
     for done in done_on:
-        credited.update(range(done, min(done + window, days)))
-    return sorted(credited)
+        credited.extend(range(max(done, following), min(done + window, days)))
+        following = max(following, done + window)
+    return credited
 
 
 def habit_strength(
@@ -438,16 +440,16 @@ def habit_strength(
     score = 0.0
     scored = 0  # the days before this one are in `score`
     in_window = 0  # completions in the `window` days up to the day being scored
-    on = per_day.get
+    completions_on = per_day.get
     for day in _credited_days(done_on, window, days):
         if day > scored:
             # Nothing due was done in between: each of those days only decays the score, so
             # they go in one step (a habit kept now and then costs a step per completion,
             # not one per day of the 180), and none of them counts in this day's window.
             score *= multiplier ** (day - scored)
-            in_window = on(day, 0)
+            in_window = completions_on(day, 0)
         else:
-            in_window += on(day, 0) - on(day - window, 0)
+            in_window += completions_on(day, 0) - completions_on(day - window, 0)
         score = score * multiplier + min(1.0, in_window / due) * (1 - multiplier)
         scored = day + 1
     if days > scored:

@@ -288,9 +288,10 @@ async def test_a_client_summary_lists_only_open_goals_and_only_for_a_visible_cli
     api: Api, alice: Actor
 ) -> None:
     """The client and its open goals are read in one query: a client with none is still a
-    summary (not a 404), a closed goal is left out, and another organization's client, or
-    one whose care team the clinician is not on, is a 404 as any client read is."""
-    client = await api.client(alice)
+    summary (not a 404), a closed goal is left out, a client sees their own, and another
+    organization's client, one whose care team the clinician is not on, or another client's
+    record for a client, is a 404 as any client read is."""
+    client = await api.client(alice, user_subject="robin")
     url = f"/v1/clients/{client['id']}/summary"
     empty = await alice.get(url)
     assert empty.status_code == 200, empty.text
@@ -304,7 +305,15 @@ async def test_a_client_summary_lists_only_open_goals_and_only_for_a_visible_cli
     assert [(goal["goal_id"], goal["title"]) for goal in summary["goals"]] == [
         (kept["id"], "Walk every day")
     ]
-    for stranger in (api.actor(org="org-elsewhere"), api.actor(sub="not-on-the-team")):
-        hidden = await stranger.get(url)
+    robin = api.actor("client", sub="robin")  # the client, on their own record
+    assert [goal["goal_id"] for goal in (await robin.get(url)).json()["goals"]] == [kept["id"]]
+    other = await api.client(alice)
+    refused = [
+        (api.actor(org="org-elsewhere"), url),
+        (api.actor(sub="not-on-the-team"), url),
+        (robin, f"/v1/clients/{other['id']}/summary"),
+    ]
+    for stranger, address in refused:
+        hidden = await stranger.get(address)
         assert hidden.status_code == 404, hidden.text
         assert hidden.json()["detail"] == "No client with this id is visible to you."
