@@ -10,15 +10,16 @@ there.
 
 In a change, a write (`execute`) is held back until the change's next statement or its
 commit, and the writes held back go to the server together: as one statement when they are
-independent (see app/write_batches.py), where each used to be a round trip of its own. A read before
-the change's first write runs without BEGIN, as a read request's statements do (under READ
-COMMITTED every statement takes a snapshot of its own, in a transaction or not); so a change
-that reads, then writes, then commits, as recording progress does, is its reads and one
-statement, atomic on its own: no BEGIN, no COMMIT. Anything else begins the transaction first:
-a read after a write, a read that locks rows, any statement through the session (the hooks at
-the end of this module write what is held back before it). The order of the statements never
-changes, only when they are sent. The sessions do not autoflush, so nothing pending in the
-unit of work is skipped that SQLAlchemy would have written first.
+independent (app/write_batches.py), where each used to be a round trip of its own. A read
+declared standalone (a plain read that locks nothing) runs without BEGIN before the change's
+first write, as a read request's statements do (under READ COMMITTED every statement takes a
+snapshot of its own, in a transaction or not); so a change that reads, then writes, then
+commits, as recording progress does, is its reads and one statement, atomic on its own: no
+BEGIN, no COMMIT. Anything else begins the transaction first: a read after a write, any other
+read, any statement through the session (the hooks at the end of this module send what is
+held back before it). The order of the statements never changes, only when they are sent.
+The sessions do not autoflush, so nothing pending in the unit of work is skipped that
+SQLAlchemy would have written first.
 """
 
 from __future__ import annotations
@@ -268,6 +269,7 @@ async def fetch_one(
 
 # Every statement through a session, and its commit, first sends the writes held back. These
 # run inside SQLAlchemy's greenlet (an AsyncSession calls its Session there), so they may wait.
+# Registered on import, with `execute`: whoever can hold writes back has them sent.
 
 
 def _send_pending_now(session: Session, *, alone: bool) -> None:
@@ -301,11 +303,12 @@ def _forget_on_rollback(session: Session, _: SessionTransaction) -> None:
 def _no_savepoint_over_held_back_writes(session: Session, transaction: SessionTransaction) -> None:
     """A SAVEPOINT sends no hook above: writes held back before it would go inside it."""
     if transaction.nested and PENDING in session.info:
-        raise RuntimeError("Send the writes held back before a SAVEPOINT (session.flush()).")
+        raise RuntimeError("Writes held back would go inside this SAVEPOINT: send them first.")
 
 
 @event.listens_for(Session, "before_commit")
 def _before_the_commit(session: Session) -> None:
-    """Alone, unless the flush after this has objects to write in the same transaction."""
+    """With no objects for the flush after this to write, the writes held back are the
+    change's last statements, which may go without BEGIN (see `_send_pending`)."""
     if PENDING in session.info:
         _send_pending_now(session, alone=not (session.new or session.dirty or session.deleted))
