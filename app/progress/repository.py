@@ -45,7 +45,7 @@ from app.auth.caller import Caller, Role
 from app.clients.models import Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
-from app.driver import DriverQuery, execute, fetch, fetch_one
+from app.driver import DriverQuery, Row, execute, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision
 from app.goals.repository import facts_select
 from app.progress.models import ProgressEvent
@@ -162,7 +162,7 @@ class ProgressRepository:
         were, oldest first. Both parts walk the (goal, time) index: the window by range, the
         latest two backwards from the newest event until two measurements are found."""
         rows = await fetch(self.session, _MEASUREMENTS_QUERY, self._of(goal_ids, since=since))
-        return {row["goal_id"]: points(row["times"], row["values"]) for row in rows}
+        return _points_by_goal(rows)
 
     async def facts_and_measured(
         self, goal_id: uuid.UUID, *, since: datetime
@@ -183,9 +183,6 @@ class ProgressRepository:
         """Each goal's measurements (as `measurements` reads them) and its counts and latest
         facts, in one query: a summary's figures but for its habits."""
         rows = await fetch(self.session, _FIGURES_QUERY, self._of(goal_ids, since=since))
-        measured = {
-            row["goal_id"]: points(row["times"], row["values"]) for row in rows if row["times"]
-        }
         tallies = {
             row["goal_id"]: GoalTallies(
                 events=row["events"],
@@ -197,7 +194,7 @@ class ProgressRepository:
             )
             for row in rows
         }
-        return measured, tallies
+        return _points_by_goal(rows), tallies
 
     async def habit_steps(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
@@ -219,6 +216,11 @@ class ProgressRepository:
 
     def _of(self, goal_ids: Sequence[uuid.UUID], **values: Any) -> dict[str, Any]:
         return {**self.scope, "goal_ids": list(goal_ids), **values}
+
+
+def _points_by_goal(rows: Sequence[Row]) -> dict[uuid.UUID, list[Point]]:
+    """Each goal's points from its row's `times` and `values` arrays (NULL: none)."""
+    return {row["goal_id"]: points(row["times"], row["values"]) for row in rows if row["times"]}
 
 
 _GOAL_IDS = bindparam("goal_ids", type_=UUIDS)
