@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from app.auth.caller import Role  # noqa: E402
 from app.auth.tokens import VerifiedTokens, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.driver import DriverQuery  # noqa: E402
 from bench.seed import ORG, seed  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
@@ -69,6 +70,7 @@ def explained() -> dict[str, Any]:
         "goal by id": _by_id(Role.ADMIN, for_update=False),
         "goal list page": _search(Role.ADMIN, frozenset({"client_id"})),
         "event page": EVENT_PAGE,
+        "goal progress: facts and figures": progress._facts_and_figures(Role.ADMIN),
         "summary figures": progress._FIGURES,
         "measurements (a goal's status after a retraction)": progress._MEASUREMENTS,
         "summary habit steps": progress._HABIT_STEPS,
@@ -198,6 +200,8 @@ async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, st
         for name, statement in explained().items():
             if isinstance(statement, str):
                 sql, args = statement, [ORG, values["goal_id"]]
+            elif isinstance(statement, DriverQuery):
+                sql, args = statement.sql, statement.arguments(values)
             else:
                 compiled = statement.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
                 sql = str(compiled)

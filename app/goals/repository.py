@@ -73,11 +73,6 @@ def facts_select(role: Role) -> Select[Any]:
 
 
 @cache
-def _facts_query(role: Role) -> DriverQuery:
-    return DriverQuery(facts_select(role), standalone=True)
-
-
-@cache
 def _search_query(role: Role, shape: frozenset[str]) -> DriverQuery:
     return DriverQuery(_search(role, shape))
 
@@ -124,11 +119,6 @@ class GoalRepository:
         """The goal's columns, for reading only (see app/driver.py)."""
         values = {**self.scope, "goal_id": goal_id}
         return await fetch_one(self.session, _by_id_query(self.caller.role), values)
-
-    async def facts(self, goal_id: uuid.UUID) -> GoalFacts | None:
-        values = {**self.scope, "goal_id": goal_id}
-        row = await fetch_one(self.session, _facts_query(self.caller.role), values)
-        return None if row is None else GoalFacts.of(row)
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int

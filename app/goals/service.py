@@ -98,13 +98,6 @@ class GoalService:
             raise NotFound(GOAL_NOT_FOUND)
         return row_to_read(row)
 
-    async def facts(self, goal_id: uuid.UUID) -> GoalFacts:
-        """What summaries need to know of the goal, without loading it to edit."""
-        facts = await self.goals.facts(goal_id)
-        if facts is None:
-            raise NotFound(GOAL_NOT_FOUND)
-        return facts
-
     async def find(self, goal_id: uuid.UUID) -> Goal | None:
         """Like `get`, for callers that report a missing goal in their own words."""
         return await self.goals.get(goal_id)

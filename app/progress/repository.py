@@ -183,18 +183,19 @@ class ProgressRepository:
         """Each goal's measurements (as `measurements` reads them) and its counts and latest
         facts, in one query: a summary's figures but for its habits."""
         rows = await fetch(self.session, _FIGURES_QUERY, self._of(goal_ids, since=since))
-        tallies = {
-            row["goal_id"]: GoalTallies(
-                events=row["events"],
-                steps=row["steps"],
-                steps_done=row["steps_done"],
-                latest_gas_level=row["latest_gas_level"],
-                last_clinical_activity=row["last_clinical_activity"],
-                last_staff_revision=row["last_staff_revision"],
-            )
-            for row in rows
-        }
-        return _points_by_goal(rows), tallies
+        return _points_by_goal(rows), {row["goal_id"]: _tallies_of(row) for row in rows}
+
+    async def facts_and_figures(
+        self, goal_id: uuid.UUID, *, since: datetime
+    ) -> tuple[GoalFacts, list[Point], GoalTallies] | None:
+        """The goal's facts (`facts_select`, scoping and all) with its measurements and
+        tallies as `figures` reads them, in one query; None if the caller cannot see it."""
+        values = {**self.scope, "goal_id": goal_id, "since": since}
+        row = await fetch_one(self.session, _facts_and_figures(self.caller.role), values)
+        if row is None:
+            return None
+        measured = points(row["times"], row["values"]) if row["times"] else []
+        return GoalFacts.of(row), measured, _tallies_of(row)
 
     async def habit_steps(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
@@ -299,23 +300,66 @@ def _facts_and_points(role: Role) -> DriverQuery:
 
 
 def _latest(
-    column: InstrumentedAttribute[Any], *conditions: ColumnElement[bool]
+    goal: FromClause, column: InstrumentedAttribute[Any], *conditions: ColumnElement[bool]
 ) -> ScalarSelect[Any]:
     """The goal's newest recorded value of `column`, read backwards along its index."""
     return (
         select(column)
-        .where(*_recorded_of_goal(*conditions))
+        .where(*_recorded_of_goal(*conditions, goal_id=goal.c.id))
         .order_by(*_NEWEST_FIRST)
         .limit(1)
         .scalar_subquery()
     )
 
 
-_LIVE_STEPS_OF_GOAL = (
-    ActionStep.org_id == CALLER_ORG,
-    ActionStep.goal_id == _GOAL.c.id,
-    ActionStep.deleted_at.is_(None),
-)
+def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
+    """The `GoalTallies` of `goal` (a FROM with an `id`, the statement's goal), each a
+    subquery correlated on it that reads that goal's rows through an index."""
+    live_steps = (
+        ActionStep.org_id == CALLER_ORG,
+        ActionStep.goal_id == goal.c.id,
+        ActionStep.deleted_at.is_(None),
+    )
+    clinical = or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration")
+    staff = or_(GoalRevision.actor_role == "admin", GoalRevision.actor_role == "clinician")
+    last_staff_revision = select(func.max(GoalRevision.changed_at)).where(
+        GoalRevision.org_id == CALLER_ORG, GoalRevision.goal_id == goal.c.id, staff
+    )
+    counted = select(func.count()).where(*_recorded_of_goal(goal_id=goal.c.id))
+    done = select(func.count()).where(*live_steps, ActionStep.status == "done")
+    gas_level = ProgressEvent.gas_level
+    return [
+        counted.scalar_subquery().label("events"),
+        select(func.count()).where(*live_steps).scalar_subquery().label("steps"),
+        done.scalar_subquery().label("steps_done"),
+        _latest(goal, gas_level, gas_level.is_not(None)).label("latest_gas_level"),
+        _latest(goal, ProgressEvent.occurred_at, clinical).label("last_clinical_activity"),
+        last_staff_revision.scalar_subquery().label("last_staff_revision"),
+    ]
+
+
+def _tallies_of(row: Row) -> GoalTallies:
+    return GoalTallies(
+        events=row["events"],
+        steps=row["steps"],
+        steps_done=row["steps_done"],
+        latest_gas_level=row["latest_gas_level"],
+        last_clinical_activity=row["last_clinical_activity"],
+        last_staff_revision=row["last_staff_revision"],
+    )
+
+
+@cache
+def _facts_and_figures(role: Role) -> DriverQuery:
+    """The goal's facts (`facts_select`), tallies and measurements, in one query: a goal's
+    progress summary but for its habits."""
+    goals = cast(Table, Goal.__table__)
+    arrays = _points_of(goals, with_ids=False)
+    facts = facts_select(role).join(arrays, true())  # an aggregate: always one row
+    figures = facts.add_columns(*_tallies(goals), arrays.c.times, arrays.c["values"])
+    return DriverQuery(figures, standalone=True)
+
+
 _MEASUREMENTS = _measurements()
 # Hundreds of points per client at a million events: asyncpg decodes the arrays in C.
 _MEASUREMENTS_QUERY = DriverQuery(_MEASUREMENTS)
@@ -341,35 +385,14 @@ _EVENT_DEFAULTS = {
 # The INSERT names every column, so a server-side default would never apply: NULL instead.
 if any(column.server_default is not None for column in _EVENT_COLUMNS):
     raise RuntimeError("progress_events has a server default; append() would write NULL there")
-_TALLIES = select(
-    _GOAL.c.id.label("goal_id"),
-    select(func.count()).where(*_recorded_of_goal()).scalar_subquery().label("events"),
-    select(func.count()).where(*_LIVE_STEPS_OF_GOAL).scalar_subquery().label("steps"),
-    select(func.count())
-    .where(*_LIVE_STEPS_OF_GOAL, ActionStep.status == "done")
-    .scalar_subquery()
-    .label("steps_done"),
-    _latest(ProgressEvent.gas_level, ProgressEvent.gas_level.is_not(None)).label(
-        "latest_gas_level"
-    ),
-    _latest(
-        ProgressEvent.occurred_at,
-        or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration"),
-    ).label("last_clinical_activity"),
-    select(func.max(GoalRevision.changed_at))
-    .where(
-        GoalRevision.org_id == CALLER_ORG,
-        GoalRevision.goal_id == _GOAL.c.id,
-        or_(GoalRevision.actor_role == "admin", GoalRevision.actor_role == "clinician"),
-    )
-    .scalar_subquery()
-    .label("last_staff_revision"),
-)
 # A handful of scalars and two arrays per goal, read on every summary, on the driver.
 _FIGURE_ARRAYS = _points_of(_GOAL, with_ids=False)
-_FIGURES = _TALLIES.add_columns(_FIGURE_ARRAYS.c.times, _FIGURE_ARRAYS.c["values"]).select_from(
-    _GOAL.join(_FIGURE_ARRAYS, true())
-)
+_FIGURES = select(
+    _GOAL.c.id.label("goal_id"),
+    *_tallies(_GOAL),
+    _FIGURE_ARRAYS.c.times,
+    _FIGURE_ARRAYS.c["values"],
+).select_from(_GOAL.join(_FIGURE_ARRAYS, true()))
 _FIGURES_QUERY = DriverQuery(_FIGURES)
 _COMPLETIONS_SINCE = (
     select(func.array_agg(ProgressEvent.occurred_at))

@@ -170,8 +170,10 @@ class ProgressService:
         return event
 
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary:
-        goal = await self.goals.facts(goal_id)
-        return (await self.summaries.summaries([goal]))[goal.id]
+        summary = await self.summaries.goal_summary(goal_id)
+        if summary is None:
+            raise NotFound(GOAL_NOT_FOUND)
+        return summary
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
         goals = await self.goals.open_goal_facts(client_id)

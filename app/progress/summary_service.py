@@ -77,11 +77,6 @@ class SummaryService:
         self.progress = ProgressRepository(session, caller)
         self.goals = GoalRepository(session, caller)
 
-    async def summaries(
-        self, goals: Sequence[GoalView], *, now: datetime | None = None
-    ) -> dict[uuid.UUID, ProgressSummary]:
-        return (await self.figures(goals, now=now)).summaries
-
     async def figures(
         self, goals: Sequence[GoalView], *, now: datetime | None = None
     ) -> GoalFigures:
@@ -92,29 +87,24 @@ class SummaryService:
             return GoalFigures(summaries={}, tallies={})
         points, tallies = await self.progress.figures(ids, since=now - TREND_WINDOW)
         habits = await self._habits(ids, now=now)
-        summaries = {}
-        for goal in goals:
-            tally = tallies[goal.id]
-            summaries[goal.id] = summarize(
-                measure=measure_spec(goal),
-                start_date=goal.start_date,
-                target_date=goal.target_date,
-                measurements=points.get(goal.id, []),
-                steps=StepsSummary(
-                    total=tally.steps,
-                    done=tally.steps_done,
-                    completion_rate=tally.steps_done / tally.steps if tally.steps else None,
-                ),
-                habits=habits.get(goal.id, []),
-                event_count=tally.events,
-                latest_gas_level=tally.latest_gas_level if goal.gas_levels else None,
-                gas_weight=goal.gas_weight,
-                explicit_status=goal.achievement_status
-                if goal.achievement_status_source == "clinician"
-                else None,
-                now=now,
+        summaries = {
+            goal.id: _summary(
+                goal, points.get(goal.id, []), tallies[goal.id], habits.get(goal.id, []), now
             )
+            for goal in goals
+        }
         return GoalFigures(summaries=summaries, tallies=tallies)
+
+    async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary | None:
+        """The goal's summary, in two queries: its facts with its figures, then its habits;
+        None if the caller cannot see the goal."""
+        now = datetime.now(UTC)
+        found = await self.progress.facts_and_figures(goal_id, since=now - TREND_WINDOW)
+        if found is None:
+            return None
+        goal, points, tally = found
+        habits = await self._habits([goal.id], now=now)
+        return _summary(goal, points, tally, habits.get(goal.id, []), now)
 
     async def _habits(
         self, goal_ids: Sequence[uuid.UUID], *, now: datetime
@@ -179,3 +169,31 @@ class SummaryService:
             return None
         facts, measured = found
         return facts, Measurements(since, measured)
+
+
+def _summary(
+    goal: GoalView,
+    points: list[Point],
+    tally: GoalTallies,
+    habits: list[HabitStrength],
+    now: datetime,
+) -> ProgressSummary:
+    return summarize(
+        measure=measure_spec(goal),
+        start_date=goal.start_date,
+        target_date=goal.target_date,
+        measurements=points,
+        steps=StepsSummary(
+            total=tally.steps,
+            done=tally.steps_done,
+            completion_rate=tally.steps_done / tally.steps if tally.steps else None,
+        ),
+        habits=habits,
+        event_count=tally.events,
+        latest_gas_level=tally.latest_gas_level if goal.gas_levels else None,
+        gas_weight=goal.gas_weight,
+        explicit_status=goal.achievement_status
+        if goal.achievement_status_source == "clinician"
+        else None,
+        now=now,
+    )

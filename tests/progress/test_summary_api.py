@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app import driver
+from app.driver import DriverQuery
 from tests.api import Actor, Api, today_plus
 
 GAS = {"-2": "none", "-1": "some", "0": "expected", "1": "more", "2": "much more"}
@@ -242,6 +244,32 @@ async def test_client_summary_costs_the_same_queries_for_2_or_20_goals(
     assert large_summary["focus_goal_id"] == large_summary["goals"][0]["goal_id"]
     assert large_summary["goals"][0]["progress"]["habits"][0]["frequency"] == "daily"
     assert large_summary["next_review_due"] == today_plus(90)
+
+
+async def test_a_goals_progress_is_its_entry_in_the_client_summary_in_two_queries(
+    api: Api, alice: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The goal's own summary reads its facts and figures in one query, and its habits in
+    another; the client's reads them for all its goals: the same figures either way."""
+    client = await make_client_with_goals(api, alice, 3)
+    summary = (await alice.get(f"/v1/clients/{client}/summary")).json()
+    queries: list[str] = []
+    run = driver._run
+
+    async def recording(pooled: Any, query: DriverQuery, *args: Any, **kwargs: Any) -> Any:
+        queries.append(query.sql)
+        return await run(pooled, query, *args, **kwargs)
+
+    monkeypatch.setattr(driver, "_run", recording)
+    for entry in summary["goals"]:
+        queries.clear()
+        progress = await alice.get(f"/v1/goals/{entry['goal_id']}/progress")
+        assert progress.status_code == 200, progress.text
+        assert progress.json() == {"goal_id": entry["goal_id"], **entry["progress"]}
+        assert len(queries) == 2, queries
+        assert "action_steps.recurrence IS NOT NULL" in queries[1]
+    assert {entry["progress"]["gas_t_score"] for entry in summary["goals"]} == {40, 50, 60}
+    assert all(entry["progress"]["habits"] for entry in summary["goals"])
 
 
 async def test_client_gas_t_score(api: Api, alice: Actor) -> None:
