@@ -37,6 +37,7 @@ from app.auth.caller import Role  # noqa: E402
 from app.auth.tokens import VerifiedTokens, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.driver import DriverQuery  # noqa: E402
+from app.goals.lifecycle import OPEN_STATUSES  # noqa: E402
 from bench.seed import ORG, seed  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
@@ -71,9 +72,8 @@ def explained() -> dict[str, Any]:
         "goal list page": _search(Role.ADMIN, frozenset({"client_id"})),
         "event page": EVENT_PAGE,
         "goal progress: facts and figures": progress._facts_and_figures(Role.ADMIN),
-        "summary figures": progress._FIGURES,
+        "client summary: facts and figures": progress._client_figures(Role.ADMIN),
         "measurements (a goal's status after a retraction)": progress._MEASUREMENTS,
-        "summary habit steps": progress._HABIT_STEPS,
     }
 
 
@@ -188,7 +188,9 @@ def literal(value: object) -> str:
 async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, str]:
     values = {"caller_org": ORG, "caller_subject": "bench", "client_id": uuid.UUID(client_id),
               "goal_id": uuid.UUID(goal_ids[0]), "goal_ids": [uuid.UUID(g) for g in goal_ids],
-              "since": datetime.now(UTC) - timedelta(weeks=8), "limit": 21}  # fmt: skip
+              "since": datetime.now(UTC) - timedelta(weeks=8), "limit": 21,
+              "habits_since": datetime.now(UTC) - timedelta(days=180),
+              "statuses": [status.value for status in OPEN_STATUSES]}  # fmt: skip
     # The plans the service runs: prepared statements, planned as its connections plan them.
     default = Settings.model_fields["db_plan_cache_mode"].default
     plan_cache_mode = os.environ.get("DB_PLAN_CACHE_MODE", default)

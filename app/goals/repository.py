@@ -86,22 +86,20 @@ def _focus_goals(role: Role) -> Select[Goal]:
     )
 
 
-@cache
-def _client_goal_facts_query(role: Role) -> DriverQuery:
+def client_goal_facts_select(role: Role) -> Select[Any]:
     """A row for the client if the caller may see it, one per goal of it in `statuses` (the
-    goal's facts, in id order), NULLs for the goal if it has none."""
+    goal's `GoalFacts` columns, in id order), NULLs for the goal if it has none."""
     of_client = and_(
         _GOALS.c.client_id == Client.id,
         _GOALS.c.org_id == CALLER_ORG,
         _GOALS.c.lifecycle_status == any_(bindparam("statuses", type_=TEXTS)),
     )
-    statement = (
+    return (
         visible_client_by_id(role)
         .with_only_columns(*(_GOALS.c[name] for name in GoalFacts._fields))
         .select_from(cast(Table, Client.__table__).outerjoin(_GOALS, of_client))
         .order_by(_GOALS.c.id)
     )
-    return DriverQuery(statement, standalone=True)
 
 
 class GoalRepository:
@@ -171,17 +169,6 @@ class GoalRepository:
             set_committed_value(goal, "achievement_status", status)
             set_committed_value(goal, "achievement_status_source", "derived")
             set_committed_value(goal, "updated_at", now)
-
-    async def client_goal_facts(
-        self, client_id: uuid.UUID, statuses: Sequence[str]
-    ) -> list[GoalFacts] | None:
-        """The facts of the client's goals in `statuses`, in id order; None if the caller may
-        not see the client. One query, on the driver: a client summary reads only these."""
-        values = {**self.scope, "client_id": client_id, "statuses": list(statuses)}
-        rows = await fetch(self.session, _client_goal_facts_query(self.caller.role), values)
-        if not rows:
-            return None
-        return [GoalFacts.of(row) for row in rows if row["id"] is not None]
 
 
 # On every progress event that changes the status: a plain UPDATE of one row, on the driver.

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import STAFF, Caller, Role
-from app.clients.service import CLIENT_NOT_FOUND, ClientService
+from app.clients.service import ClientService
 from app.db import new_id, utcnow
 from app.driver import Row
 from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
-from app.goals.models import Goal, GoalFacts, GoalRevision
+from app.goals.models import Goal, GoalRevision
 from app.goals.repository import GoalFilters, GoalRepository
 from app.goals.schemas import GoalCreate, GoalDraft, GoalRead, GoalState, GoalUpdate
 from app.goals.smart import SmartReport, evaluate_goal
@@ -101,15 +101,6 @@ class GoalService:
     async def find(self, goal_id: uuid.UUID) -> Goal | None:
         """Like `get`, for callers that report a missing goal in their own words."""
         return await self.goals.get(goal_id)
-
-    async def open_goal_facts(self, client_id: uuid.UUID) -> list[GoalFacts]:
-        """The facts of the client's open goals, in id order (404 for a client the caller may
-        not see, as `ClientService.get` answers)."""
-        statuses = [status.value for status in OPEN_STATUSES]
-        goals = await self.goals.client_goal_facts(client_id, statuses)
-        if goals is None:
-            raise NotFound(CLIENT_NOT_FOUND)
-        return goals
 
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int

@@ -1,12 +1,14 @@
 """All SQL about progress events and the figures summaries are made of.
 
-Summary queries take many goals at once, so a client summary costs the same handful of
-queries whether the client has one goal or fifty.
+A summary is one query: the goal's facts (or the client's and its goals'), scoped to the
+caller, with each goal's figures read beside it through an index. A client summary costs the
+same one query whether the client has one goal or fifty.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +22,6 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     Table,
-    any_,
     bindparam,
     func,
     insert,
@@ -47,7 +48,7 @@ from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import UUIDS
 from app.driver import DriverQuery, Row, execute, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision
-from app.goals.repository import facts_select
+from app.goals.repository import client_goal_facts_select, facts_select
 from app.progress.models import ProgressEvent
 from app.progress.summary import Measured, Point, points
 from app.steps.models import ActionStep
@@ -83,11 +84,55 @@ class HabitStep:
     """A live recurring step, with its completions since a given time."""
 
     step_id: uuid.UUID
-    goal_id: uuid.UUID
     created_at: datetime
     recurrence: dict[str, Any]
     completions: Sequence[datetime]
     timezone: str  # the client's: a habit is kept or missed on the client's days
+
+
+@dataclass(frozen=True, slots=True)
+class GoalFigures:
+    """What a goal's progress summary is made of: its measurements (as `measurements` reads
+    them), its tallies, and its live recurring steps in plan order."""
+
+    points: list[Point]
+    tallies: GoalTallies
+    habit_steps: list[HabitStep]
+
+    @classmethod
+    def of(cls, row: Row) -> GoalFigures:
+        """From a row of `_with_figures`."""
+        return cls(
+            points=points(row["times"], row["values"]) if row["times"] else [],
+            tallies=GoalTallies(
+                events=row["events"],
+                steps=row["steps"],
+                steps_done=row["steps_done"],
+                latest_gas_level=row["latest_gas_level"],
+                last_clinical_activity=row["last_clinical_activity"],
+                last_staff_revision=row["last_staff_revision"],
+            ),
+            habit_steps=_habit_steps(row),
+        )
+
+
+def _habit_steps(row: Row) -> list[HabitStep]:
+    if not row["habit_ids"]:
+        return []
+    completions: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    for step_id, at in zip(row["completed_steps"] or (), row["completed_at"] or (), strict=True):
+        completions[step_id].append(at)
+    steps = zip(row["habit_ids"], row["habit_created"], row["habit_recurrences"], strict=True)
+    return [
+        HabitStep(
+            step_id=step_id,
+            created_at=created_at,
+            recurrence=recurrence,
+            completions=completions.get(step_id, ()),
+            timezone=row["client_timezone"],
+        )
+        for step_id, created_at, recurrence in steps
+    ]
 
 
 class ProgressRepository:
@@ -151,9 +196,9 @@ class ProgressRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    # --- figures for summaries: callers have checked the goals are visible; every statement
-    # still names the caller's organization, so a wrong id can never reach another's rows.
-    # They are built once (below the class) and run with the goal ids as one array value ---
+    # --- figures for summaries and statuses: built once (below the class). Each statement
+    # names the caller's organization, so a wrong id can never reach another's rows; those
+    # that start from facts are scoped to what the caller may see, like `facts_select` ---
 
     async def measurements(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime
@@ -177,43 +222,39 @@ class ProgressRepository:
         measured = zip(row["times"] or (), row["ids"] or (), row["values"] or (), strict=True)
         return GoalFacts.of(row), list(measured)
 
-    async def figures(
-        self, goal_ids: Sequence[uuid.UUID], *, since: datetime
-    ) -> tuple[dict[uuid.UUID, list[Point]], dict[uuid.UUID, GoalTallies]]:
-        """Each goal's measurements (as `measurements` reads them) and its counts and latest
-        facts, in one query: a summary's figures but for its habits."""
-        rows = await fetch(self.session, _FIGURES_QUERY, self._of(goal_ids, since=since))
-        return _points_by_goal(rows), {row["goal_id"]: _tallies_of(row) for row in rows}
-
     async def facts_and_figures(
-        self, goal_id: uuid.UUID, *, since: datetime
-    ) -> tuple[GoalFacts, list[Point], GoalTallies] | None:
-        """The goal's facts (`facts_select`, scoping and all) with its measurements and
-        tallies as `figures` reads them, in one query; None if the caller cannot see it."""
-        values = {**self.scope, "goal_id": goal_id, "since": since}
+        self, goal_id: uuid.UUID, *, since: datetime, habits_since: datetime
+    ) -> tuple[GoalFacts, GoalFigures] | None:
+        """The goal's facts (`facts_select`, scoping and all) and its figures, in one query;
+        None if the caller cannot see it. Measurements from `since`, habits' completions
+        from `habits_since`."""
+        values = {**self.scope, "goal_id": goal_id, "since": since, "habits_since": habits_since}
         row = await fetch_one(self.session, _facts_and_figures(self.caller.role), values)
         if row is None:
             return None
-        measured = points(row["times"], row["values"]) if row["times"] else []
-        return GoalFacts.of(row), measured, _tallies_of(row)
+        return GoalFacts.of(row), GoalFigures.of(row)
 
-    async def habit_steps(
-        self, goal_ids: Sequence[uuid.UUID], *, since: datetime
-    ) -> list[HabitStep]:
-        """The goals' live recurring steps in plan order, each with its completions since
-        `since` and its client's time zone. Columns, not steps: nothing here is changed."""
-        rows = await fetch(self.session, _HABIT_STEPS_QUERY, self._of(goal_ids, since=since))
-        return [
-            HabitStep(
-                step_id=row["id"],
-                goal_id=row["goal_id"],
-                created_at=row["created_at"],
-                recurrence=row["recurrence"],
-                completions=row["completions"] or (),
-                timezone=row["timezone"],
-            )
-            for row in rows
-        ]
+    async def client_figures(
+        self,
+        client_id: uuid.UUID,
+        statuses: Sequence[str],
+        *,
+        since: datetime,
+        habits_since: datetime,
+    ) -> list[tuple[GoalFacts, GoalFigures]] | None:
+        """The facts and figures of the client's goals in `statuses`, in id order, in one
+        query; None if the caller may not see the client."""
+        values = {
+            **self.scope,
+            "client_id": client_id,
+            "statuses": list(statuses),
+            "since": since,
+            "habits_since": habits_since,
+        }
+        rows = await fetch(self.session, _client_figures(self.caller.role), values)
+        if not rows:
+            return None
+        return [(GoalFacts.of(row), GoalFigures.of(row)) for row in rows if row["id"] is not None]
 
     def _of(self, goal_ids: Sequence[uuid.UUID], **values: Any) -> dict[str, Any]:
         return {**self.scope, "goal_ids": list(goal_ids), **values}
@@ -338,26 +379,96 @@ def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
     ]
 
 
-def _tallies_of(row: Row) -> GoalTallies:
-    return GoalTallies(
-        events=row["events"],
-        steps=row["steps"],
-        steps_done=row["steps_done"],
-        latest_gas_level=row["latest_gas_level"],
-        last_clinical_activity=row["last_clinical_activity"],
-        last_staff_revision=row["last_staff_revision"],
+def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
+    """The live recurring steps of `goal` in plan order (`habit_ids`, `habit_created`,
+    `habit_recurrences`), and their completions since `habits_since` (`completed_steps`,
+    `completed_at`): parallel arrays, NULL when there is none. Each step's completions are
+    read along its own index (`ix_progress_events_step_timeline`)."""
+    recurring = (
+        ActionStep.org_id == CALLER_ORG,
+        ActionStep.goal_id == goal.c.id,
+        ActionStep.deleted_at.is_(None),
+        ActionStep.recurrence.is_not(None),
+    )
+
+    def in_plan_order(column: InstrumentedAttribute[Any], name: str) -> ColumnElement[Any]:
+        return func.array_agg(aggregate_order_by(column, ActionStep.position)).label(name)
+
+    steps = (
+        select(
+            in_plan_order(ActionStep.id, "habit_ids"),
+            in_plan_order(ActionStep.created_at, "habit_created"),
+            in_plan_order(ActionStep.recurrence, "habit_recurrences"),
+        )
+        .where(*recurring)
+        .correlate(goal)
+        .lateral("habits")
+    )
+    of_step = ProgressEvent.step_id == ActionStep.id
+    completed = (
+        select(
+            func.array_agg(ProgressEvent.step_id).label("completed_steps"),
+            func.array_agg(ProgressEvent.occurred_at).label("completed_at"),
+        )
+        .select_from(cast(Table, ActionStep.__table__).join(ProgressEvent, of_step))
+        .where(
+            *recurring,
+            ProgressEvent.org_id == CALLER_ORG,
+            ProgressEvent.kind == "step_completed",
+            ProgressEvent.status == RECORDED,
+            ProgressEvent.occurred_at >= bindparam("habits_since", type_=DateTime(timezone=True)),
+        )
+        .correlate(goal)
+        .lateral("completions")
+    )
+    return steps, completed
+
+
+def _with_figures(
+    facts: Select[Any], goal: FromClause, timezone: ColumnElement[str] | InstrumentedAttribute[str]
+) -> Select[Any]:
+    """`facts` (a statement with `goal` in its FROM) and the goal's `GoalFigures`, with its
+    client's `timezone` (a habit is kept or missed on the client's days). Each part is read
+    beside the goal (a subquery or a LATERAL aggregate, always one row) through an index."""
+    measured = _points_of(goal, with_ids=False)
+    habits, completed = _habits_of(goal)
+    return (
+        facts.join_from(goal, measured, true())
+        .join_from(goal, habits, true())
+        .join_from(goal, completed, true())
+        .add_columns(
+            *_tallies(goal),
+            measured.c.times,
+            measured.c["values"],
+            habits.c.habit_ids,
+            habits.c.habit_created,
+            habits.c.habit_recurrences,
+            completed.c.completed_steps,
+            completed.c.completed_at,
+            timezone.label("client_timezone"),
+        )
     )
 
 
 @cache
 def _facts_and_figures(role: Role) -> DriverQuery:
-    """The goal's facts (`facts_select`), tallies and measurements, in one query: a goal's
-    progress summary but for its habits."""
+    """A goal's facts (`facts_select`) and figures: its whole progress summary's data."""
     goals = cast(Table, Goal.__table__)
-    arrays = _points_of(goals, with_ids=False)
-    facts = facts_select(role).join(arrays, true())  # an aggregate: always one row
-    figures = facts.add_columns(*_tallies(goals), arrays.c.times, arrays.c["values"])
-    return DriverQuery(figures, standalone=True)
+    timezone = (
+        select(Client.timezone)
+        .where(Client.id == goals.c.client_id, Client.org_id == CALLER_ORG)
+        .scalar_subquery()
+    )
+    return DriverQuery(_with_figures(facts_select(role), goals, timezone), standalone=True)
+
+
+@cache
+def _client_figures(role: Role) -> DriverQuery:
+    """A row for the client if the caller may see it, one per goal of it in `statuses` (its
+    facts and figures, in id order), NULLs for the goal if it has none."""
+    statement = client_goal_facts_select(role)
+    goals = cast(Table, Goal.__table__)
+    return DriverQuery(_with_figures(statement, goals, Client.timezone), standalone=True)
 
 
 _MEASUREMENTS = _measurements()
@@ -385,48 +496,3 @@ _EVENT_DEFAULTS = {
 # The INSERT names every column, so a server-side default would never apply: NULL instead.
 if any(column.server_default is not None for column in _EVENT_COLUMNS):
     raise RuntimeError("progress_events has a server default; append() would write NULL there")
-# A handful of scalars and two arrays per goal, read on every summary, on the driver.
-_FIGURE_ARRAYS = _points_of(_GOAL, with_ids=False)
-_FIGURES = select(
-    _GOAL.c.id.label("goal_id"),
-    *_tallies(_GOAL),
-    _FIGURE_ARRAYS.c.times,
-    _FIGURE_ARRAYS.c["values"],
-).select_from(_GOAL.join(_FIGURE_ARRAYS, true()))
-_FIGURES_QUERY = DriverQuery(_FIGURES)
-_COMPLETIONS_SINCE = (
-    select(func.array_agg(ProgressEvent.occurred_at))
-    .where(
-        ProgressEvent.org_id == CALLER_ORG,
-        ProgressEvent.step_id == ActionStep.id,
-        ProgressEvent.kind == "step_completed",
-        ProgressEvent.status == RECORDED,
-        ProgressEvent.occurred_at >= _SINCE,
-    )
-    .scalar_subquery()
-)
-# Looked up per step by primary key: planned once for any list of goals, a join read every
-# client of the organization into a hash table (a sequential scan that grows with the org).
-_CLIENT_TIMEZONE = (
-    select(Client.timezone)
-    .where(Client.id == ActionStep.client_id, Client.org_id == CALLER_ORG)
-    .scalar_subquery()
-)
-_HABIT_STEPS = (
-    select(
-        ActionStep.id,
-        ActionStep.goal_id,
-        ActionStep.created_at,
-        ActionStep.recurrence,
-        _COMPLETIONS_SINCE.label("completions"),
-        _CLIENT_TIMEZONE.label("timezone"),
-    )
-    .where(
-        ActionStep.org_id == CALLER_ORG,
-        ActionStep.goal_id == any_(_GOAL_IDS),
-        ActionStep.deleted_at.is_(None),
-        ActionStep.recurrence.is_not(None),
-    )
-    .order_by(ActionStep.goal_id, ActionStep.position)
-)
-_HABIT_STEPS_QUERY = DriverQuery(_HABIT_STEPS)

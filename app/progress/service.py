@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller, Role
+from app.clients.service import CLIENT_NOT_FOUND
 from app.config import Settings
 from app.db import new_id, utcnow
-from app.goals.lifecycle import LifecycleStatus
+from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus
 from app.goals.models import Goal, GoalFacts, GoalView
 from app.goals.service import GOAL_NOT_FOUND, GoalService
 from app.pagination import encode_timed_cursor, split_page
@@ -176,38 +177,41 @@ class ProgressService:
         return summary
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
-        goals = await self.goals.open_goal_facts(client_id)
-        figures = await self.summaries.figures(goals)
-        levels = {goal_id: tally.latest_gas_level for goal_id, tally in figures.tallies.items()}
+        statuses = [status.value for status in OPEN_STATUSES]
+        found = await self.summaries.client_summaries(client_id, statuses)
+        if found is None:
+            raise NotFound(CLIENT_NOT_FOUND)
         scored = [
-            (goal.gas_weight, level)
-            for goal in goals
-            if goal.gas_levels and (level := levels[goal.id]) is not None
+            (goal.gas_weight, tally.latest_gas_level)
+            for goal, tally, _ in found
+            if goal.gas_levels and tally.latest_gas_level is not None
         ]
         return ClientSummary(
             client_id=client_id,
-            focus_goal_id=next((goal.id for goal in goals if goal.is_focus), None),
+            focus_goal_id=next((goal.id for goal, _, _ in found if goal.is_focus), None),
             goals=[
                 ClientGoalProgress(
                     goal_id=goal.id,
                     title=goal.title,
                     lifecycle_status=LifecycleStatus(goal.lifecycle_status),
                     is_focus=goal.is_focus,
-                    progress=figures.summaries[goal.id],
+                    progress=summary,
                 )
-                for goal in goals
+                for goal, _, summary in found
             ],
             gas_t_score=gas_t_score(scored),
-            next_review_due=self._next_review_due(goals, figures.tallies),
+            next_review_due=self._next_review_due([(goal, tally) for goal, tally, _ in found]),
         )
 
-    def _next_review_due(
-        self, goals: Sequence[GoalView], tallies: dict[uuid.UUID, GoalTallies]
-    ) -> date | None:
-        active = [goal for goal in goals if goal.lifecycle_status == LifecycleStatus.ACTIVE.value]
+    def _next_review_due(self, goals: Sequence[tuple[GoalView, GoalTallies]]) -> date | None:
+        active = [
+            (goal, tally)
+            for goal, tally in goals
+            if goal.lifecycle_status == LifecycleStatus.ACTIVE.value
+        ]
         if not active:
             return None
-        reviews = [tallies[goal.id].last_reviewed or goal.created_at for goal in active]
+        reviews = [tally.last_reviewed or goal.created_at for goal, tally in active]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
     async def _append(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from app.auth.caller import Caller
 from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.models import ProgressEvent
-from app.progress.repository import GoalTallies, ProgressRepository
+from app.progress.repository import GoalFigures, GoalTallies, HabitStep, ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
     HabitStrength,
@@ -66,68 +65,31 @@ class Measurements:
         return [Point(at, value) for at, _, value in self.measured]
 
 
-@dataclass(frozen=True, slots=True)
-class GoalFigures:
-    summaries: dict[uuid.UUID, ProgressSummary]
-    tallies: dict[uuid.UUID, GoalTallies]
-
-
 class SummaryService:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.progress = ProgressRepository(session, caller)
         self.goals = GoalRepository(session, caller)
 
-    async def figures(
-        self, goals: Sequence[GoalView], *, now: datetime | None = None
-    ) -> GoalFigures:
-        """One summary per goal, in the same two queries however many goals there are."""
-        now = now or datetime.now(UTC)
-        ids = [goal.id for goal in goals]
-        if not ids:
-            return GoalFigures(summaries={}, tallies={})
-        points, tallies = await self.progress.figures(ids, since=now - TREND_WINDOW)
-        habits = await self._habits(ids, now=now)
-        summaries = {
-            goal.id: _summary(
-                goal, points.get(goal.id, []), tallies[goal.id], habits.get(goal.id, []), now
-            )
-            for goal in goals
-        }
-        return GoalFigures(summaries=summaries, tallies=tallies)
-
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary | None:
-        """The goal's summary, in two queries: its facts with its figures, then its habits;
-        None if the caller cannot see the goal."""
+        """The goal's summary, from one query; None if the caller cannot see the goal."""
         now = datetime.now(UTC)
-        found = await self.progress.facts_and_figures(goal_id, since=now - TREND_WINDOW)
+        found = await self.progress.facts_and_figures(goal_id, **_windows(now))
         if found is None:
             return None
-        goal, points, tally = found
-        habits = await self._habits([goal.id], now=now)
-        return _summary(goal, points, tally, habits.get(goal.id, []), now)
+        goal, figures = found
+        return _summary(goal, figures, now)
 
-    async def _habits(
-        self, goal_ids: Sequence[uuid.UUID], *, now: datetime
-    ) -> dict[uuid.UUID, list[HabitStrength]]:
-        since = now - HABIT_WINDOW
-        result: dict[uuid.UUID, list[HabitStrength]] = defaultdict(list)
-        for step in await self.progress.habit_steps(goal_ids, since=since):
-            zone = zoneinfo.ZoneInfo(step.timezone)  # a day is the client's day
-            today = now.astimezone(zone).date()
-            days = [at.astimezone(zone).date() for at in step.completions]
-            times = int(step.recurrence.get("times", 1))
-            frequency = step.recurrence.get("frequency", "daily")
-            per_day = times if frequency == "daily" else times / 7
-            start = max(step.created_at.astimezone(zone).date(), since.astimezone(zone).date())
-            result[step.goal_id].append(
-                HabitStrength(
-                    step_id=str(step.step_id),
-                    frequency=frequency,
-                    times=times,
-                    strength=habit_strength(days, start=start, end=today, times_per_day=per_day),
-                )
-            )
-        return result
+    async def client_summaries(
+        self, client_id: uuid.UUID, statuses: Sequence[str]
+    ) -> list[tuple[GoalFacts, GoalTallies, ProgressSummary]] | None:
+        """Each of the client's goals in `statuses` (in id order) with its tallies and
+        summary, from one query however many goals there are; None if the caller may not
+        see the client."""
+        now = datetime.now(UTC)
+        found = await self.progress.client_figures(client_id, statuses, **_windows(now))
+        if found is None:
+            return None
+        return [(goal, figures.tallies, _summary(goal, figures, now)) for goal, figures in found]
 
     async def refresh_achievement(
         self,
@@ -171,24 +133,24 @@ class SummaryService:
         return facts, Measurements(since, measured)
 
 
-def _summary(
-    goal: GoalView,
-    points: list[Point],
-    tally: GoalTallies,
-    habits: list[HabitStrength],
-    now: datetime,
-) -> ProgressSummary:
+def _windows(now: datetime) -> dict[str, datetime]:
+    """How far back a summary reads measurements (the trend's window) and completions."""
+    return {"since": now - TREND_WINDOW, "habits_since": now - HABIT_WINDOW}
+
+
+def _summary(goal: GoalView, figures: GoalFigures, now: datetime) -> ProgressSummary:
+    tally = figures.tallies
     return summarize(
         measure=measure_spec(goal),
         start_date=goal.start_date,
         target_date=goal.target_date,
-        measurements=points,
+        measurements=figures.points,
         steps=StepsSummary(
             total=tally.steps,
             done=tally.steps_done,
             completion_rate=tally.steps_done / tally.steps if tally.steps else None,
         ),
-        habits=habits,
+        habits=_habits(figures.habit_steps, now=now),
         event_count=tally.events,
         latest_gas_level=tally.latest_gas_level if goal.gas_levels else None,
         gas_weight=goal.gas_weight,
@@ -197,3 +159,25 @@ def _summary(
         else None,
         now=now,
     )
+
+
+def _habits(steps: Sequence[HabitStep], *, now: datetime) -> list[HabitStrength]:
+    since = now - HABIT_WINDOW
+    strengths = []
+    for step in steps:
+        zone = zoneinfo.ZoneInfo(step.timezone)  # a day is the client's day
+        today = now.astimezone(zone).date()
+        days = [at.astimezone(zone).date() for at in step.completions]
+        times = int(step.recurrence.get("times", 1))
+        frequency = step.recurrence.get("frequency", "daily")
+        per_day = times if frequency == "daily" else times / 7
+        start = max(step.created_at.astimezone(zone).date(), since.astimezone(zone).date())
+        strengths.append(
+            HabitStrength(
+                step_id=str(step.step_id),
+                frequency=frequency,
+                times=times,
+                strength=habit_strength(days, start=start, end=today, times_per_day=per_day),
+            )
+        )
+    return strengths
