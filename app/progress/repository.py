@@ -267,8 +267,8 @@ def _points_by_goal(rows: Sequence[Row]) -> dict[uuid.UUID, list[Point]]:
 
 _GOAL_IDS = bindparam("goal_ids", type_=UUIDS)
 _SINCE: BindParameter[datetime] = bindparam("since", type_=DateTime(timezone=True))
-# One row per goal id given: the figures below are correlated subqueries on it, so each reads
-# one goal's rows through an index, and never another organization's (org_id is in each).
+# One row per goal id given, for the measurements of several goals (`_measurements`): each
+# goal's are read beside it through an index, and never another organization's.
 _GOAL = func.unnest(_GOAL_IDS).table_valued("id").render_derived(name="goal")
 _NEWEST_FIRST = (ProgressEvent.occurred_at.desc(), ProgressEvent.id.desc())
 
@@ -392,7 +392,9 @@ def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
     )
 
     def in_plan_order(column: InstrumentedAttribute[Any], name: str) -> ColumnElement[Any]:
-        return func.array_agg(aggregate_order_by(column, ActionStep.position)).label(name)
+        # Three arrays, zipped: each in the same total order (positions, then ids, are unique)
+        ordered = aggregate_order_by(column, ActionStep.position, ActionStep.id)
+        return func.array_agg(ordered).label(name)
 
     steps = (
         select(

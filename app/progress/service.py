@@ -19,10 +19,10 @@ from app.goals.service import GOAL_NOT_FOUND, GoalService
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
-from app.progress.repository import EventFilters, GoalTallies, ProgressRepository
+from app.progress.repository import EventFilters, ProgressRepository
 from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
 from app.progress.summary import ProgressSummary, gas_t_score
-from app.progress.summary_service import Measurements, SummaryService
+from app.progress.summary_service import Measurements, SummarizedGoal, SummaryService
 from app.schemas import format_timestamp
 from app.session_outcomes.schemas import OutcomeForGoal
 from app.steps.models import ActionStep
@@ -178,40 +178,38 @@ class ProgressService:
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
         statuses = [status.value for status in OPEN_STATUSES]
-        found = await self.summaries.client_summaries(client_id, statuses)
-        if found is None:
+        goals = await self.summaries.client_summaries(client_id, statuses)
+        if goals is None:
             raise NotFound(CLIENT_NOT_FOUND)
         scored = [
-            (goal.gas_weight, tally.latest_gas_level)
-            for goal, tally, _ in found
-            if goal.gas_levels and tally.latest_gas_level is not None
+            (goal.facts.gas_weight, goal.tallies.latest_gas_level)
+            for goal in goals
+            if goal.facts.gas_levels and goal.tallies.latest_gas_level is not None
         ]
         return ClientSummary(
             client_id=client_id,
-            focus_goal_id=next((goal.id for goal, _, _ in found if goal.is_focus), None),
+            focus_goal_id=next((goal.facts.id for goal in goals if goal.facts.is_focus), None),
             goals=[
                 ClientGoalProgress(
-                    goal_id=goal.id,
-                    title=goal.title,
-                    lifecycle_status=LifecycleStatus(goal.lifecycle_status),
-                    is_focus=goal.is_focus,
-                    progress=summary,
+                    goal_id=goal.facts.id,
+                    title=goal.facts.title,
+                    lifecycle_status=LifecycleStatus(goal.facts.lifecycle_status),
+                    is_focus=goal.facts.is_focus,
+                    progress=goal.summary,
                 )
-                for goal, _, summary in found
+                for goal in goals
             ],
             gas_t_score=gas_t_score(scored),
-            next_review_due=self._next_review_due([(goal, tally) for goal, tally, _ in found]),
+            next_review_due=self._next_review_due(goals),
         )
 
-    def _next_review_due(self, goals: Sequence[tuple[GoalView, GoalTallies]]) -> date | None:
+    def _next_review_due(self, goals: Sequence[SummarizedGoal]) -> date | None:
         active = [
-            (goal, tally)
-            for goal, tally in goals
-            if goal.lifecycle_status == LifecycleStatus.ACTIVE.value
+            goal for goal in goals if goal.facts.lifecycle_status == LifecycleStatus.ACTIVE.value
         ]
         if not active:
             return None
-        reviews = [tally.last_reviewed or goal.created_at for goal, tally in active]
+        reviews = [goal.tallies.last_reviewed or goal.facts.created_at for goal in active]
         return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
 
     async def _append(

@@ -1,4 +1,4 @@
-"""Loads the figures a progress summary is made of, in a fixed number of queries, and hands
+"""Loads the figures a progress summary is made of, in one query, and hands
 them to the pure maths in `summary.py`."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +66,12 @@ class Measurements:
         return [Point(at, value) for at, _, value in self.measured]
 
 
+class SummarizedGoal(NamedTuple):
+    facts: GoalFacts
+    tallies: GoalTallies
+    summary: ProgressSummary
+
+
 class SummaryService:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.progress = ProgressRepository(session, caller)
@@ -81,7 +88,7 @@ class SummaryService:
 
     async def client_summaries(
         self, client_id: uuid.UUID, statuses: Sequence[str]
-    ) -> list[tuple[GoalFacts, GoalTallies, ProgressSummary]] | None:
+    ) -> list[SummarizedGoal] | None:
         """Each of the client's goals in `statuses` (in id order) with its tallies and
         summary, from one query however many goals there are; None if the caller may not
         see the client."""
@@ -89,7 +96,10 @@ class SummaryService:
         found = await self.progress.client_figures(client_id, statuses, **_windows(now))
         if found is None:
             return None
-        return [(goal, figures.tallies, _summary(goal, figures, now)) for goal, figures in found]
+        return [
+            SummarizedGoal(goal, figures.tallies, _summary(goal, figures, now))
+            for goal, figures in found
+        ]
 
     async def refresh_achievement(
         self,
@@ -100,7 +110,7 @@ class SummaryService:
     ) -> None:
         """Keep a goal's derived achievement status current, unless a clinician has set it.
         Not an edit by a person: no revision, no version bump. Only the measurements decide
-        it: read here (one query, where a whole summary takes two), or `measured` before
+        it: read here (a query of their own), or `measured` before
         the event `adding` is written, which then counts as written (see `Measurements`)."""
         if goal.achievement_status_source == "clinician":
             return
@@ -135,7 +145,11 @@ class SummaryService:
 
 def _windows(now: datetime) -> dict[str, datetime]:
     """How far back a summary reads measurements (the trend's window) and completions."""
-    return {"since": now - TREND_WINDOW, "habits_since": now - HABIT_WINDOW}
+    return {"since": now - TREND_WINDOW, "habits_since": _habits_since(now)}
+
+
+def _habits_since(now: datetime) -> datetime:
+    return now - HABIT_WINDOW
 
 
 def _summary(goal: GoalView, figures: GoalFigures, now: datetime) -> ProgressSummary:
@@ -162,7 +176,7 @@ def _summary(goal: GoalView, figures: GoalFigures, now: datetime) -> ProgressSum
 
 
 def _habits(steps: Sequence[HabitStep], *, now: datetime) -> list[HabitStrength]:
-    since = now - HABIT_WINDOW
+    since = _habits_since(now)  # as far back as their completions were read
     strengths = []
     for step in steps:
         zone = zoneinfo.ZoneInfo(step.timezone)  # a day is the client's day

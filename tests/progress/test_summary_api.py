@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import driver
 from app.driver import DriverQuery
+from app.progress.summary import habit_strength
 from tests.api import Actor, Api, today_plus
 
 GAS = {"-2": "none", "-1": "some", "0": "expected", "1": "more", "2": "much more"}
@@ -208,6 +210,77 @@ async def test_habit_days_are_the_clients_days(
         summary = (await alice.get(f"{url}/progress")).json()
         strengths[zone] = summary["habits"][0]["strength"]
     assert strengths["UTC"] > strengths["Pacific/Kiritimati"] > 0
+
+
+BACKDATE_GOAL_200_DAYS = text(
+    "UPDATE goals SET created_at = created_at - interval '200 days' WHERE id = :id"
+)
+BACKDATE_STEPS_200_DAYS = text(
+    "UPDATE action_steps SET created_at = created_at - interval '200 days' WHERE goal_id = :id"
+)
+
+
+async def test_habits_are_the_live_recurring_steps_in_plan_order_and_their_completions(
+    api: Api, alice: Actor, connection: AsyncConnection
+) -> None:
+    """A habit per live recurring step, in plan order (not id order), strong by its recorded
+    completions on the client's days: not a one-off or deleted step's, nor a retracted one.
+    The goal's own summary and its entry in the client's say the same."""
+    zone = ZoneInfo("America/New_York")
+    client = await api.client(alice, timezone="America/New_York")
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+
+    async def step(title: str, recurrence: dict[str, Any] | None = None) -> str:
+        response = await alice.post(f"{url}/steps", json={"title": title, "recurrence": recurrence})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    daily = await step("walk", {"frequency": "daily"})
+    weekly = await step("swim", {"frequency": "weekly", "times": 3})
+    once = await step("buy shoes")
+    dropped = await step("run", {"frequency": "daily"})
+    moved = await alice.patch(f"/v1/steps/{weekly}", json={"position": 0})
+    assert moved.status_code == 200, moved.text
+    for backdate in (BACKDATE_GOAL_200_DAYS, BACKDATE_STEPS_200_DAYS):
+        await connection.execute(backdate, {"id": goal["id"]})
+    now = datetime.now(UTC)
+
+    async def complete(step_id: str, days_ago: int) -> str:
+        at = iso(now - timedelta(days=days_ago))
+        body = {"kind": "step_completed", "step_id": step_id, "occurred_at": at}
+        response = await alice.post(f"{url}/progress-events", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    for days_ago in (1, 2, 3, 190):  # 190: before the habits' window
+        await complete(daily, days_ago)
+    mistake = await complete(daily, 4)
+    retracted = await alice.post(f"/v1/progress-events/{mistake}/retract", json={"reason": "no"})
+    assert retracted.status_code == 200, retracted.text
+    for days_ago in (1, 5):
+        await complete(weekly, days_ago)
+    await complete(once, 1)
+    await complete(dropped, 1)
+    assert (await alice.delete(f"/v1/steps/{dropped}")).status_code == 204
+
+    progress = (await alice.get(f"{url}/progress")).json()
+    summary = (await alice.get(f"/v1/clients/{client['id']}/summary")).json()
+    assert summary["goals"][0]["progress"] == {k: v for k, v in progress.items() if k != "goal_id"}
+    habits = progress["habits"]
+    assert [(h["step_id"], h["frequency"], h["times"]) for h in habits] == [
+        (weekly, "weekly", 3),
+        (daily, "daily", 1),
+    ]
+    today = now.astimezone(zone).date()
+    start = (now - timedelta(days=180)).astimezone(zone).date()
+
+    def strength(days_ago: tuple[int, ...], per_day: float) -> float:
+        days = [(now - timedelta(days=n)).astimezone(zone).date() for n in days_ago]
+        return habit_strength(days, start=start, end=today, times_per_day=per_day)
+
+    assert [h["strength"] for h in habits] == [strength((1, 5), 3 / 7), strength((1, 2, 3), 1)]
+    assert habits[1]["strength"] < strength((1, 2, 3, 4), 1)  # the retracted day is no credit
 
 
 async def make_client_with_goals(api: Api, alice: Actor, count: int) -> str:
