@@ -65,15 +65,15 @@ EVENT_PAGE = "SELECT * FROM progress_events WHERE org_id = $1 AND goal_id = $2 "
 
 def explained() -> dict[str, Any]:
     from app.goals.repository import _by_id, _search
-    from app.progress import repository as progress
+    from app.progress import figures
 
     return {
         "goal by id": _by_id(Role.ADMIN, for_update=False),
         "goal list page": _search(Role.ADMIN, frozenset({"client_id"})),
         "event page": EVENT_PAGE,
-        "goal progress: facts and figures": progress._facts_and_figures(Role.ADMIN),
-        "client summary: facts and figures": progress._client_figures(Role.ADMIN),
-        "measurements (a goal's status after a retraction)": progress._MEASUREMENTS,
+        "goal progress: facts and figures": figures.facts_and_figures_query(Role.ADMIN),
+        "client summary: facts and figures": figures.client_figures_query(Role.ADMIN),
+        "measurements (a goal's status after a retraction)": figures.MEASUREMENTS,
     }
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import uuid_utils.compat
 
-from app.progress.repository import _MEASUREMENTS_QUERY
+from app.progress.figures import MEASUREMENTS_QUERY
 from app.progress.summary import TREND_WINDOW, MeasureSpec, Point, status_from_measurements
 
 ORG = "bench"
@@ -172,9 +172,7 @@ async def _derive_statuses(
     values = {"caller_org": ORG, "caller_subject": "bench", "since": now - TREND_WINDOW}
     for first in range(0, len(goal_ids), 1000):
         values["goal_ids"] = goal_ids[first : first + 1000]
-        rows = await connection.fetch(
-            _MEASUREMENTS_QUERY.sql, *_MEASUREMENTS_QUERY.arguments(values)
-        )
+        rows = await connection.fetch(MEASUREMENTS_QUERY.sql, *MEASUREMENTS_QUERY.arguments(values))
         statuses = [
             status_from_measurements(
                 measure=measure, measurements=list(map(Point, row["times"], row["values"])),

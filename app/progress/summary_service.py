@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.caller import Caller
 from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
+from app.progress.figures import GoalFigures, GoalTallies, HabitStep
 from app.progress.models import ProgressEvent
-from app.progress.repository import GoalFigures, GoalTallies, HabitStep, ProgressRepository
+from app.progress.repository import ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
     HabitStrength,
