@@ -99,8 +99,9 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
     )
 
 
-def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> KeptSessions:
+    """Sessions for changes: one transaction each, committed by `app.transaction`."""
+    return KeptSessions(bind, expire_on_commit=False, autoflush=False, **options)
 
 
 class ReadSession(Session):
@@ -135,15 +136,16 @@ def _refuse_writes(state: ORMExecuteState) -> None:
 DRIVER_ENGINE = "driver_engine"  # in a read session's `info`: where app/driver.py connects
 
 
-class ReadSessions(async_sessionmaker[AsyncSession]):
-    """The maker of read sessions, which also keeps those given back, for the next read.
+class KeptSessions(async_sessionmaker[AsyncSession]):
+    """A maker of sessions that also keeps those given back, for the next request.
 
     Building a session (an AsyncSession and the Session inside it) costs more than most GETs
-    spend in their own code, and a read's session holds nothing once closed: no transaction,
-    no object, nothing in `info` that a request writes.
+    spend in their own code. A session given back holds nothing once closed: no transaction,
+    no object, and nothing in `info` but what every session of this maker starts with (one
+    that holds more, such as writes a failed change held back, is not kept).
     """
 
-    KEEP = 64  # more than a worker's concurrent reads, at a few kB each
+    KEEP = 64  # more than a worker's concurrent requests, at a few kB each
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -154,15 +156,14 @@ class ReadSessions(async_sessionmaker[AsyncSession]):
 
     async def give_back(self, session: AsyncSession) -> None:
         """Closes the session if it was used (a never-used one would be closed for nothing,
-        in a greenlet), then keeps it. One whose close failed is dropped with the error.
-        Nothing here writes to a session's `info`, which a close would not clear."""
+        in a greenlet), then keeps it. One whose close failed is dropped with the error."""
         if session.in_transaction() or session.identity_map or session.new or session.deleted:
             await session.close()
-        if len(self._idle) < self.KEEP:
+        if len(self._idle) < self.KEEP and session.info == self.kw.get("info", {}):
             self._idle.append(session)
 
 
-def create_read_sessionmaker(bind: AsyncEngine | AsyncConnection) -> ReadSessions:
+def create_read_sessionmaker(bind: AsyncEngine | AsyncConnection) -> KeptSessions:
     """Sessions for GET requests: each statement is its own transaction (no BEGIN, no COMMIT).
 
     Under READ COMMITTED, PostgreSQL's default and ours, every statement of a transaction takes
@@ -176,7 +177,7 @@ def create_read_sessionmaker(bind: AsyncEngine | AsyncConnection) -> ReadSession
         # nothing by itself. Their connections skip setting it and resetting it at checkin.
         info[DRIVER_ENGINE] = bind
         bind = bind.execution_options(isolation_level="AUTOCOMMIT")
-    return ReadSessions(
+    return KeptSessions(
         bind,
         info=info,
         sync_session_class=ReadSession,

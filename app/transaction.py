@@ -18,12 +18,11 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute, APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import Match
 from starlette.types import Scope
 
 from app.audit.recorder import record_failure, record_read, record_success
-from app.db import ReadSessions
+from app.db import KeptSessions
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 from app.routing import operation_id
@@ -66,7 +65,7 @@ class TransactionalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run_read(request: Request) -> Response:
-            sessions: ReadSessions = request.app.state.read_sessionmaker
+            sessions: KeptSessions = request.app.state.read_sessionmaker
             try:
                 session = sessions.take()
                 try:
@@ -84,14 +83,18 @@ class TransactionalRoute(APIRoute):
             return response
 
         async def run_in_transaction(request: Request) -> Response:
-            sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+            sessions: KeptSessions = request.app.state.sessionmaker
             try:
-                async with sessionmaker() as session:
+                session = sessions.take()
+                try:
                     request.state.session = session
                     response = await handler(request)
                     await remember_response(request, response)
                     await record_success(request, session, response)
                     await session.commit()
+                finally:
+                    request.state.session = None
+                    await sessions.give_back(session)  # rolled back, if not committed
             except Exception as exc:
                 await record_failure(request, exc)
                 raise

@@ -22,10 +22,10 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
-from app.db import create_read_sessionmaker
+from app.db import create_read_sessionmaker, create_sessionmaker
 from app.embedded_db import start_embedded_server
 from app.logging import configure_logging
 from app.main import PROJECT_ROOT, create_app
@@ -133,13 +133,7 @@ async def connection(app: FastAPI) -> AsyncIterator[AsyncConnection]:
     original = app.state.sessionmaker, app.state.read_sessionmaker
     async with app.state.engine.connect() as conn:
         transaction = await conn.begin()
-        app.state.sessionmaker = async_sessionmaker(
-            bind=conn,
-            class_=AsyncSession,
-            expire_on_commit=False,
-            autoflush=False,
-            join_transaction_mode="create_savepoint",
-        )
+        app.state.sessionmaker = create_sessionmaker(conn, join_transaction_mode="create_savepoint")
         app.state.read_sessionmaker = create_read_sessionmaker(conn)
         try:
             yield conn
