@@ -87,17 +87,16 @@ class ProgressRepository:
             statement = statement.where(ProgressEvent.occurred_at < filters.occurred_before)
         return (await self.session.scalars(statement, self.scope)).all()
 
-    async def append(self, event: ProgressEvent) -> None:
-        """INSERT the new event without the unit of work (events are written once). The
-        columns it leaves unset take their defaults here, as a flush would give them."""
-        values = {}
+    async def append(self, event: dict[str, Any]) -> None:
+        """INSERT the new event, its values by column, without the unit of work (events are
+        written once; an ORM object per event cost recording one about 7 % of its CPU).
+        The columns it leaves unset take their defaults, as a flush would give them, and
+        `event` gets them too: it is then the whole row."""
         for column in _EVENT_COLUMNS:
-            value = getattr(event, column.key)
-            if value is None and column.key in _EVENT_DEFAULTS:
-                value = _EVENT_DEFAULTS[column.key]()
-                setattr(event, column.key, value)
-            values[column.key] = value
-        await execute(self.session, _INSERT_EVENT, values)
+            if event.get(column.key) is None:
+                default = _EVENT_DEFAULTS.get(column.key)
+                event[column.key] = default() if default is not None else None
+        await execute(self.session, _INSERT_EVENT, event)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -56,7 +56,7 @@ async def record_progress_event(
     Events are never changed or deleted: retract a mistake instead."""
     event = await service.record(goal_id, body)
     response.headers["Location"] = f"/v1/progress-events/{event.id}"
-    return EventRead.model_validate(event)
+    return event
 
 
 @router.get(

@@ -20,8 +20,8 @@ from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
 from app.progress.repository import EventFilters, ProgressRepository
-from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate
-from app.progress.summary import ProgressSummary, gas_t_score
+from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate, EventRead
+from app.progress.summary import Measured, ProgressSummary, gas_t_score
 from app.progress.summary_service import Measurements, SummarizedGoal, SummaryService
 from app.schemas import format_timestamp
 from app.session_outcomes.schemas import OutcomeForGoal
@@ -72,7 +72,7 @@ class ProgressService:
         self.steps = StepRepository(session, caller)
         self.summaries = SummaryService(session, caller)
 
-    async def record(self, goal_id: uuid.UUID, data: EventCreate) -> ProgressEvent:
+    async def record(self, goal_id: uuid.UUID, data: EventCreate) -> EventRead:
         found = await self.summaries.facts_and_measured(goal_id)
         if found is None:
             raise NotFound(GOAL_NOT_FOUND)
@@ -94,12 +94,11 @@ class ProgressService:
             **data.model_dump(exclude={"occurred_at"}),
         )
 
-    async def record_step_completion(self, goal: Goal, step: ActionStep) -> ProgressEvent:
+    async def record_step_completion(self, goal: Goal, step: ActionStep) -> None:
         """A step marked done is progress too: recorded in the same transaction."""
         self._check_open(goal)
         event = self._event(goal, occurred_at=utcnow(), kind="step_completed", step_id=step.id)
         await self.events.append(event)
-        return event
 
     async def record_session_outcome(
         self,
@@ -109,7 +108,7 @@ class ProgressService:
         occurred_at: datetime,
         outcome_id: uuid.UUID,
         index: int,
-    ) -> ProgressEvent:
+    ) -> EventRead:
         """One goal's part of a session outcome. Any problem raises, and the caller's
         transaction (the whole outcome) is rolled back: all or nothing."""
         at: tuple[str | int, ...] = ("body", "goals", index)
@@ -219,31 +218,34 @@ class ProgressService:
         reason: str,
         measured: Measurements | None = None,
         **fields: Any,
-    ) -> ProgressEvent:
+    ) -> EventRead:
         """A clinician's achievement status sent with progress becomes the goal's; without
         one, the derived status follows the new progress (from the goal's measurements
         `measured` before the event, if the event may be one: see `Measurements`)."""
         event = self._event(goal, **fields)
         status = fields.get("achievement_status")
         if status is None:
-            await self.summaries.refresh_achievement(goal, measured=measured, adding=event)
+            await self.summaries.refresh_achievement(
+                goal, measured=measured, adding=_measurement(event)
+            )
         await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
                 goal = await self.goals.get(goal.id)
             await self.goals.set_achievement_status(goal, status, reason=reason)
-        return event
+        return EventRead.model_validate(event)
 
-    def _event(self, goal: GoalView, **fields: Any) -> ProgressEvent:
-        return ProgressEvent(
-            id=new_id(),
-            org_id=goal.org_id,
-            client_id=goal.client_id,
-            goal_id=goal.id,
-            source=SOURCE_BY_ROLE[self.caller.role],
-            recorded_by=self.caller.subject,
+    def _event(self, goal: GoalView, **fields: Any) -> dict[str, Any]:
+        """A new event's values by column (`ProgressRepository.append` adds the defaults)."""
+        return {
+            "id": new_id(),
+            "org_id": goal.org_id,
+            "client_id": goal.client_id,
+            "goal_id": goal.id,
+            "source": SOURCE_BY_ROLE[self.caller.role],
+            "recorded_by": self.caller.subject,
             **fields,
-        )
+        }
 
     @staticmethod
     def _check_open(goal: GoalView) -> None:
@@ -303,3 +305,10 @@ class ProgressService:
             check_value(goal.measure, value, at)
         if gas_level is not None and not goal.gas_levels:
             raise invalid("gas_level", "This goal has no GAS levels to score against.", at)
+
+
+def _measurement(event: dict[str, Any]) -> Measured | None:
+    """The new event as a measurement (time, id, value), if it is one."""
+    if event["kind"] == "measurement" and event.get("value") is not None:
+        return event["occurred_at"], event["id"], event["value"]
+    return None

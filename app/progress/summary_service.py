@@ -16,7 +16,6 @@ from app.auth.caller import Caller
 from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.figures import GoalFigures, GoalTallies, HabitStep
-from app.progress.models import ProgressEvent
 from app.progress.repository import ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
@@ -59,10 +58,9 @@ class Measurements:
     since: datetime
     measured: list[Measured]
 
-    def with_event(self, event: ProgressEvent | None) -> list[Point]:
-        """The points once `event` is written too."""
-        if event is not None and event.kind == "measurement" and event.value is not None:
-            new = (event.occurred_at, event.id, event.value)
+    def adding(self, new: Measured | None) -> list[Point]:
+        """The points once the measurement `new` is written too (None: no measurement)."""
+        if new is not None:
             return with_measurement(self.measured, new, since=self.since)
         return [Point(at, value) for at, _, value in self.measured]
 
@@ -107,18 +105,18 @@ class SummaryService:
         goal: GoalView,
         *,
         measured: Measurements | None = None,
-        adding: ProgressEvent | None = None,
+        adding: Measured | None = None,
     ) -> None:
         """Keep a goal's derived achievement status current, unless a clinician has set it.
         Not an edit by a person: no revision, no version bump. Only the measurements decide
-        it: read here (a query of their own), or `measured` before
-        the event `adding` is written, which then counts as written (see `Measurements`)."""
+        it: read here (a query of their own), or `measured` before the measurement `adding`
+        is written, which then counts as written (see `Measurements`)."""
         if goal.achievement_status_source == "clinician":
             return
         now = datetime.now(UTC)  # after `adding` was dated: its point is not in the future
         if measured is not None:
-            points = measured.with_event(adding)
-        elif adding is not None and adding.kind == "measurement":
+            points = measured.adding(adding)
+        elif adding is not None:
             raise ValueError("A new measurement needs the measurements read before it.")
         else:
             found = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
