@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -156,11 +158,31 @@ class KeptSessions(async_sessionmaker[AsyncSession]):
 
     async def give_back(self, session: AsyncSession) -> None:
         """Closes the session if it was used (a never-used one would be closed for nothing,
-        in a greenlet), then keeps it. One whose close failed is dropped with the error."""
+        in a greenlet), then keeps it. One whose close failed is dropped with the error; so
+        is one whose request was cancelled, once its close is done."""
         if session.in_transaction() or session.identity_map or session.new or session.deleted:
-            await session.close()
+            await _to_completion(session.close())
         if len(self._idle) < self.KEEP and session.info == self.kw.get("info", {}):
             self._idle.append(session)
+
+
+async def _to_completion(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Runs `cleanup` to its end even if the caller is cancelled meanwhile, as `async with`
+    an AsyncSession closes it, and only then passes the cancellation on: a rollback left
+    half done would leave its connection to the garbage collector."""
+    task = asyncio.create_task(cleanup)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.done():
+                raise
+            cancelled = error
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
 
 
 def create_read_sessionmaker(bind: AsyncEngine | AsyncConnection) -> KeptSessions:

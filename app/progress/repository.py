@@ -92,6 +92,9 @@ class ProgressRepository:
         written once; an ORM object per event cost recording one about 7 % of its CPU).
         The columns it leaves unset take their defaults, as a flush would give them, and
         `event` gets them too: it is then the whole row."""
+        unknown = event.keys() - _EVENT_COLUMNS.keys()
+        if unknown:  # an ORM object would have refused them too
+            raise TypeError(f"Not columns of progress_events: {sorted(unknown)}")
         for column in _EVENT_COLUMNS:
             if event.get(column.key) is None:
                 default = _EVENT_DEFAULTS.get(column.key)
@@ -101,9 +104,7 @@ class ProgressRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    # --- figures for summaries and statuses: built once (below the class). Each statement
-    # names the caller's organization, so a wrong id can never reach another's rows; those
-    # that start from facts are scoped to what the caller may see, like `facts_select` ---
+    # --- figures for summaries and statuses: built in `app.progress.figures` ---
 
     async def measurements(
         self, goal_ids: Sequence[uuid.UUID], *, since: datetime

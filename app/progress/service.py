@@ -21,8 +21,13 @@ from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
 from app.progress.repository import EventFilters, ProgressRepository
 from app.progress.schemas import ClientGoalProgress, ClientSummary, EventCreate, EventRead
-from app.progress.summary import Measured, ProgressSummary, gas_t_score
-from app.progress.summary_service import Measurements, SummarizedGoal, SummaryService
+from app.progress.summary import ProgressSummary, gas_t_score
+from app.progress.summary_service import (
+    Measurements,
+    SummarizedGoal,
+    SummaryService,
+    as_measurement,
+)
 from app.schemas import format_timestamp
 from app.session_outcomes.schemas import OutcomeForGoal
 from app.steps.models import ActionStep
@@ -86,13 +91,14 @@ class ProgressService:
             step = await self.steps.get(data.step_id) if data.step_id else None
             if step is None or step.goal_id != goal.id:
                 raise invalid("step_id", "No step of this goal has this id.")
-        return await self._append(
+        event = await self._append(
             goal,
             measured=measured,
             reason="recorded with progress",
             occurred_at=occurred_at,
             **data.model_dump(exclude={"occurred_at"}),
         )
+        return EventRead.model_validate(event)
 
     async def record_step_completion(self, goal: Goal, step: ActionStep) -> None:
         """A step marked done is progress too: recorded in the same transaction."""
@@ -108,9 +114,9 @@ class ProgressService:
         occurred_at: datetime,
         outcome_id: uuid.UUID,
         index: int,
-    ) -> EventRead:
-        """One goal's part of a session outcome. Any problem raises, and the caller's
-        transaction (the whole outcome) is rolled back: all or nothing."""
+    ) -> uuid.UUID:
+        """One goal's part of a session outcome: the new event's id. Any problem raises, and
+        the caller's transaction (the whole outcome) is rolled back: all or nothing."""
         at: tuple[str | int, ...] = ("body", "goals", index)
         goal = await self.goals.find(item.goal_id)
         if goal is None or goal.client_id != client_id:
@@ -119,7 +125,7 @@ class ProgressService:
             raise invalid("goal_id", f"The goal is {goal.lifecycle_status}.", at)
         self._check_time(goal, occurred_at, at)
         self._check_fits(goal, item.value, item.gas_level, at)
-        return await self._append(
+        event = await self._append(
             goal,
             reason="reported in a session outcome",
             kind="session_outcome",
@@ -127,6 +133,8 @@ class ProgressService:
             session_outcome_id=outcome_id,
             **item.model_dump(exclude={"goal_id"}),
         )
+        event_id: uuid.UUID = event["id"]
+        return event_id
 
     async def get(self, event_id: uuid.UUID) -> ProgressEvent:
         event = await self.events.get(event_id)
@@ -218,22 +226,23 @@ class ProgressService:
         reason: str,
         measured: Measurements | None = None,
         **fields: Any,
-    ) -> EventRead:
-        """A clinician's achievement status sent with progress becomes the goal's; without
-        one, the derived status follows the new progress (from the goal's measurements
-        `measured` before the event, if the event may be one: see `Measurements`)."""
+    ) -> dict[str, Any]:
+        """Appends the event and returns its row. A clinician's achievement status sent with
+        progress becomes the goal's; without one, the derived status follows the new progress
+        (from the goal's measurements `measured` before the event, if the event may be one:
+        see `Measurements`)."""
         event = self._event(goal, **fields)
         status = fields.get("achievement_status")
         if status is None:
             await self.summaries.refresh_achievement(
-                goal, measured=measured, adding=_measurement(event)
+                goal, measured=measured, adding=as_measurement(event)
             )
         await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
                 goal = await self.goals.get(goal.id)
             await self.goals.set_achievement_status(goal, status, reason=reason)
-        return EventRead.model_validate(event)
+        return event
 
     def _event(self, goal: GoalView, **fields: Any) -> dict[str, Any]:
         """A new event's values by column (`ProgressRepository.append` adds the defaults)."""
@@ -305,10 +314,3 @@ class ProgressService:
             check_value(goal.measure, value, at)
         if gas_level is not None and not goal.gas_levels:
             raise invalid("gas_level", "This goal has no GAS levels to score against.", at)
-
-
-def _measurement(event: dict[str, Any]) -> Measured | None:
-    """The new event as a measurement (time, id, value), if it is one."""
-    if event["kind"] == "measurement" and event.get("value") is not None:
-        return event["occurred_at"], event["id"], event["value"]
-    return None

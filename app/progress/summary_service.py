@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,11 +58,19 @@ class Measurements:
     since: datetime
     measured: list[Measured]
 
-    def adding(self, new: Measured | None) -> list[Point]:
+    def points_with(self, new: Measured | None) -> list[Point]:
         """The points once the measurement `new` is written too (None: no measurement)."""
         if new is not None:
             return with_measurement(self.measured, new, since=self.since)
         return [Point(at, value) for at, _, value in self.measured]
+
+
+def as_measurement(event: Mapping[str, Any]) -> Measured | None:
+    """A new event's row as the measurement it records (time, id, value), if it is one: as
+    the measurements query reads them (`app.progress.figures._points_of`)."""
+    if event["kind"] == "measurement" and event.get("value") is not None:
+        return event["occurred_at"], event["id"], event["value"]
+    return None
 
 
 class SummarizedGoal(NamedTuple):
@@ -115,7 +123,7 @@ class SummaryService:
             return
         now = datetime.now(UTC)  # after `adding` was dated: its point is not in the future
         if measured is not None:
-            points = measured.adding(adding)
+            points = measured.points_with(adding)
         elif adding is not None:
             raise ValueError("A new measurement needs the measurements read before it.")
         else:

@@ -65,10 +65,10 @@ class SessionOutcomeService:
             return await self._replay(data.external_id, fingerprint)
         event_ids = []
         for index, item in enumerate(data.goals):
-            event = await self.progress.record_session_outcome(
+            event_id = await self.progress.record_session_outcome(
                 client.id, item, occurred_at=data.occurred_at, outcome_id=outcome_id, index=index
             )
-            event_ids.append(event.id)
+            event_ids.append(event_id)
         body = SessionOutcomeRead(
             id=outcome_id,
             external_id=data.external_id,
