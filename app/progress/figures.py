@@ -179,17 +179,33 @@ def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
     before_window = select(latest_two).where(latest_two.c.occurred_at < _SINCE)
     point = union_all(in_window, before_window).subquery("point")
 
-    def in_time_order(column: ColumnElement[Any], name: str) -> ColumnElement[Any]:
-        ordered = aggregate_order_by(column, point.c.occurred_at, point.c.id)
-        return func.array_agg(ordered).label(name)
-
+    in_time_order = (point.c.occurred_at, point.c.id)
     aggregated = [
-        in_time_order(point.c.occurred_at, "times"),
-        in_time_order(point.c.value, "values"),
+        _array("times", point.c.occurred_at, in_time_order),
+        _array("values", point.c.value, in_time_order),
     ]
     if with_ids:
-        aggregated.append(in_time_order(point.c.id, "ids"))
+        aggregated.append(_array("ids", point.c.id, in_time_order))
     return select(*aggregated).lateral("arrays")
+
+
+def _array(
+    name: str,
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    order: tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...],
+) -> ColumnElement[Any]:
+    """`column`'s values as an array in `order`: arrays of one statement zipped together
+    share an order that is total (it ends with a unique id), so they line up."""
+    return func.array_agg(aggregate_order_by(column, *order)).label(name)
+
+
+def _live_steps_of(goal: FromClause) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on `action_steps` for the live (not deleted) steps of `goal`."""
+    return (
+        ActionStep.org_id == CALLER_ORG,
+        ActionStep.goal_id == goal.c.id,
+        ActionStep.deleted_at.is_(None),
+    )
 
 
 @cache
@@ -217,11 +233,7 @@ def _latest(
 def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
     """The `GoalTallies` of `goal` (a FROM with an `id`, the statement's goal), each a
     subquery correlated on it that reads that goal's rows through an index."""
-    live_steps = (
-        ActionStep.org_id == CALLER_ORG,
-        ActionStep.goal_id == goal.c.id,
-        ActionStep.deleted_at.is_(None),
-    )
+    live_steps = _live_steps_of(goal)
     clinical = or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration")
     staff = or_(GoalRevision.actor_role == "admin", GoalRevision.actor_role == "clinician")
     last_staff_revision = select(func.max(GoalRevision.changed_at)).where(
@@ -245,23 +257,13 @@ def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
     `habit_recurrences`), and their completions since `habits_since` (`completed_steps`,
     `completed_at`): parallel arrays, NULL when there is none. Each step's completions are
     read along its own index (`ix_progress_events_step_timeline`)."""
-    recurring = (
-        ActionStep.org_id == CALLER_ORG,
-        ActionStep.goal_id == goal.c.id,
-        ActionStep.deleted_at.is_(None),
-        ActionStep.recurrence.is_not(None),
-    )
-
-    def in_plan_order(column: InstrumentedAttribute[Any], name: str) -> ColumnElement[Any]:
-        # Three arrays, zipped: each in the same total order (positions, then ids, are unique)
-        ordered = aggregate_order_by(column, ActionStep.position, ActionStep.id)
-        return func.array_agg(ordered).label(name)
-
+    recurring = (*_live_steps_of(goal), ActionStep.recurrence.is_not(None))
+    in_plan_order = (ActionStep.position, ActionStep.id)
     steps = (
         select(
-            in_plan_order(ActionStep.id, "habit_ids"),
-            in_plan_order(ActionStep.created_at, "habit_created"),
-            in_plan_order(ActionStep.recurrence, "habit_recurrences"),
+            _array("habit_ids", ActionStep.id, in_plan_order),
+            _array("habit_created", ActionStep.created_at, in_plan_order),
+            _array("habit_recurrences", ActionStep.recurrence, in_plan_order),
         )
         .where(*recurring)
         .correlate(goal)
