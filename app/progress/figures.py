@@ -21,6 +21,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     DateTime,
+    Float,
     ScalarSelect,
     Select,
     Table,
@@ -159,9 +160,10 @@ def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
 
 def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
     """The measurements of `goal` (a FROM with an `id`, the statement's goal) as arrays in
-    time order (`times`, `values`, and `ids` if asked): those of the window, and those of the
-    latest two that are older than the window. The two parts never share a point, so no step
-    to remove duplicates (UNION ALL, not UNION). NULL arrays when there is none."""
+    time order (`times` in POSIX seconds, `values`, and `ids` if asked): those of the window,
+    and those of the latest two that are older than the window. The two parts never share a
+    point, so no step to remove duplicates (UNION ALL, not UNION). NULL arrays when there is
+    none."""
     is_measurement = (ProgressEvent.kind == "measurement", ProgressEvent.value.is_not(None))
     columns = (ProgressEvent.id, ProgressEvent.occurred_at, ProgressEvent.value)
     of_goal = partial(_recorded_of_goal, *is_measurement, goal_id=goal.c.id)
@@ -181,12 +183,18 @@ def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
 
     in_time_order = (point.c.occurred_at, point.c.id)
     aggregated = [
-        _array("times", point.c.occurred_at, in_time_order),
+        _array("times", _posix_seconds(point.c.occurred_at), in_time_order),
         _array("values", point.c.value, in_time_order),
     ]
     if with_ids:
         aggregated.append(_array("ids", point.c.id, in_time_order))
     return select(*aggregated).lateral("arrays")
+
+
+def _posix_seconds(at: ColumnElement[datetime]) -> ColumnElement[float]:
+    """A timestamp as a summary Point's time: a double, where asyncpg would spend 0.6 µs
+    making a datetime of each (see `app.progress.summary.Point`)."""
+    return func.date_part("epoch", at, type_=Float)
 
 
 def _array(

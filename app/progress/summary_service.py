@@ -26,6 +26,7 @@ from app.progress.summary import (
     ProgressSummary,
     StepsSummary,
     habit_strength,
+    seconds,
     status_from_measurements,
     summarize,
     with_measurement,
@@ -69,7 +70,7 @@ def as_measurement(event: Mapping[str, Any]) -> Measured | None:
     """A new event's row as the measurement it records (time, id, value), if it is one: as
     the measurements query reads them (`app.progress.figures._points_of`)."""
     if event["kind"] == "measurement" and event.get("value") is not None:
-        return event["occurred_at"], event["id"], event["value"]
+        return seconds(event["occurred_at"]), event["id"], event["value"]
     return None
 
 

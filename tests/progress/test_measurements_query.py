@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth.caller import Caller, Role
 from app.progress.repository import ProgressRepository
-from app.progress.summary import TREND_WINDOW, with_measurement
+from app.progress.summary import TREND_WINDOW, moment, seconds, with_measurement
 from tests.api import Actor, Api
 
 NOW = datetime.now(UTC)
@@ -38,14 +38,14 @@ EVENT = st.tuples(
 )
 
 
-def expected(events: list[dict[str, Any]]) -> list[tuple[datetime, float]]:
+def expected(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
     counted = sorted(
         (e["at"], e["id"], e["value"])
         for e in events
         if e["kind"] == "measurement" and e["value"] is not None and e["status"] == "recorded"
     )
     kept = {point for point in counted if point[0] >= SINCE} | set(counted[-2:])
-    return [(at, value) for at, _, value in sorted(kept)]
+    return [(seconds(at), value) for at, _, value in sorted(kept)]
 
 
 @settings(
@@ -130,7 +130,7 @@ async def test_the_points_read_before_a_measurement_and_it_are_those_read_after(
     assert facts.id == goal_id
     predicted = with_measurement(
         measured,
-        (measurement["at"], measurement["id"], value),
+        (seconds(measurement["at"]), measurement["id"], value),
         since=SINCE,
     )
     await connection.execute(INSERT, measurement)
@@ -138,3 +138,31 @@ async def test_the_points_read_before_a_measurement_and_it_are_those_read_after(
     await session.close()
     assert predicted == found[goal_id]
     assert [(point.at, point.value) for point in predicted] == expected([*rows, measurement])
+
+
+EPOCHS = text(
+    "SELECT array_agg(date_part('epoch', at) ORDER BY n)"
+    " FROM unnest(CAST(:stamps AS timestamptz[])) WITH ORDINALITY AS t(at, n)"
+)
+# Any microsecond from 1970 to 2242, when a float's step passes a microsecond.
+MICROSECONDS = st.integers(min_value=0, max_value=2**33 * 10**6 - 1)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # it only reads
+)
+@given(microseconds=st.lists(MICROSECONDS, min_size=1, max_size=20))
+async def test_the_database_and_python_give_a_timestamp_the_same_seconds(
+    connection: AsyncConnection, microseconds: list[int]
+) -> None:
+    """Points are read as `date_part('epoch', …)` and new ones made with `seconds`: the same
+    float for the same microsecond, in the same order, and back to it by `moment`."""
+    stamps = [datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=n) for n in microseconds]
+    read = await connection.scalar(EPOCHS, {"stamps": stamps})
+    assert read == [seconds(stamp) for stamp in stamps]
+    assert [moment(value) for value in read] == stamps
+    assert sorted(range(len(read)), key=read.__getitem__) == sorted(
+        range(len(stamps)), key=stamps.__getitem__
+    )

@@ -28,6 +28,7 @@ from app.progress.summary import (
     habit_strength,
     percent_complete,
     projected_achievement_date,
+    seconds,
     status_from_measurements,
     summarize,
     trend,
@@ -52,6 +53,10 @@ FHIR_CODES = {
 }
 
 
+def point(at: datetime, value: float) -> Point:
+    return Point(seconds(at), value)
+
+
 def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
@@ -59,7 +64,7 @@ def at(day: date, hour: int = 9) -> datetime:
 def weekly(values: list[float], *, last: date) -> list[Point]:
     """One point a week, the last one on `last`."""
     n = len(values)
-    return [Point(at(last - timedelta(weeks=n - 1 - i)), v) for i, v in enumerate(values)]
+    return [point(at(last - timedelta(weeks=n - 1 - i)), v) for i, v in enumerate(values)]
 
 
 def run(measure: MeasureSpec | None, points: list[Point], **overrides: object) -> ProgressSummary:
@@ -165,7 +170,7 @@ def test_trend_least_squares_by_hand() -> None:
     # Sxy = (-1)(-1) + 0(1) + 1(0) = 1; Sxx = 1 + 0 + 1 = 2; slope = 0.5 per week.
     points = weekly([1, 3, 2], last=NOW.date())
     # an old point outside the 8-week window is ignored
-    points.append(Point(NOW - timedelta(weeks=9), 100))
+    points.append(point(NOW - timedelta(weeks=9), 100))
     found = trend(UP, points, NOW)
     assert found is not None
     assert found.slope_per_week == pytest.approx(0.5)
@@ -181,16 +186,16 @@ def test_trend_flat_band() -> None:
 
 def test_trend_needs_two_timestamps() -> None:
     assert trend(UP, [], NOW) is None
-    assert trend(UP, [Point(NOW, 3)], NOW) is None
-    assert trend(UP, [Point(NOW, 3), Point(NOW, 4)], NOW) is None
+    assert trend(UP, [point(NOW, 3)], NOW) is None
+    assert trend(UP, [point(NOW, 3), point(NOW, 4)], NOW) is None
 
 
 def test_trend_needs_a_day_between_first_and_last() -> None:
     """Two values entered minutes apart are not a rate of change (it would be 1,000+ a week)."""
-    minutes_apart = [Point(NOW - timedelta(minutes=5), 2), Point(NOW, 3)]
+    minutes_apart = [point(NOW - timedelta(minutes=5), 2), point(NOW, 3)]
     assert trend(UP, minutes_apart, NOW) is None
     assert projected_achievement_date(UP, minutes_apart, NOW) is None
-    a_day_apart = [Point(NOW - timedelta(days=1), 2), Point(NOW, 3)]
+    a_day_apart = [point(NOW - timedelta(days=1), 2), point(NOW, 3)]
     assert trend(UP, a_day_apart, NOW) == Trend(slope_per_week=7.0, direction="improving")
 
 
@@ -209,7 +214,7 @@ def test_projection_meets_target() -> None:
 def test_projection_none_when_not_improving() -> None:
     assert projected_achievement_date(UP, weekly([3, 2, 1], last=NOW.date()), NOW) is None
     assert projected_achievement_date(UP, weekly([2, 2, 2], last=NOW.date()), NOW) is None
-    assert projected_achievement_date(UP, [Point(NOW, 2)], NOW) is None
+    assert projected_achievement_date(UP, [point(NOW, 2)], NOW) is None
     assert projected_achievement_date(UP, [], NOW) is None
 
 
@@ -217,7 +222,7 @@ def test_projection_none_beyond_five_years() -> None:
     # increase 0 -> 10 (band 0.1/week), values -1000 -> -999.8 in a week: slope 0.2/week,
     # 1010 / 0.2 = 5050 weeks away, far over 5 years.
     measure = MeasureSpec("numeric", "increase", 0, 10)
-    points = [Point(NOW - timedelta(weeks=1), -1000), Point(NOW, -999.8)]
+    points = [point(NOW - timedelta(weeks=1), -1000), point(NOW, -999.8)]
     assert projected_achievement_date(measure, points, NOW) is None
 
 
@@ -461,9 +466,9 @@ def measures(draw: st.DrawFn, numbers: st.SearchStrategy[float] = BOUNDED) -> Me
 
 @st.composite
 def recent_points(draw: st.DrawFn, now: datetime, values: st.SearchStrategy[float]) -> list[Point]:
-    seconds = st.integers(min_value=0, max_value=int(timedelta(weeks=9).total_seconds()))
-    ages = draw(st.lists(seconds, max_size=8))
-    return [Point(now - timedelta(seconds=age), draw(values)) for age in ages]
+    age_seconds = st.integers(min_value=0, max_value=int(timedelta(weeks=9).total_seconds()))
+    ages = draw(st.lists(age_seconds, max_size=8))
+    return [point(now - timedelta(seconds=age), draw(values)) for age in ages]
 
 
 @settings(max_examples=300, deadline=None)
@@ -638,9 +643,9 @@ def test_status_from_measurements_alone_is_the_summarys(
 def _loop_fit(points: list[Point]) -> tuple[float, float, float] | None:
     """The textbook least squares, one Python loop per sum: what `_fit` must equal exactly
     (it maps C functions over the points instead, in the same order of operations)."""
-    if len(points) < 2 or points[-1].at - points[0].at < timedelta(days=1):
+    if len(points) < 2 or points[-1].at - points[0].at < timedelta(days=1).total_seconds():
         return None
-    xs = [(p.at - points[0].at) / timedelta(weeks=1) for p in points]
+    xs = [(p.at - points[0].at) / timedelta(weeks=1).total_seconds() for p in points]
     ys = [p.value for p in points]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     sxx = sum((x - mean_x) * (x - mean_x) for x in xs)
@@ -667,7 +672,7 @@ def test_the_fit_equals_the_textbook_loop_to_the_last_bit(
 
 def test_the_trend_window_includes_both_ends_and_sorts_what_it_keeps() -> None:
     start = NOW - TREND_WINDOW
-    inside = [Point(NOW, 3), Point(start, 1), Point(NOW - timedelta(days=3), 2)]
-    outside = [Point(start - timedelta(microseconds=1), 9), Point(NOW + timedelta(seconds=1), 9)]
+    inside = [point(NOW, 3), point(start, 1), point(NOW - timedelta(days=3), 2)]
+    outside = [point(start - timedelta(microseconds=1), 9), point(NOW + timedelta(seconds=1), 9)]
     assert _recent([*outside, *inside], NOW) == sorted(inside, key=lambda p: p.at)
     assert _recent([], NOW) == []
