@@ -73,7 +73,7 @@ class HabitStep:
     step_id: uuid.UUID
     created_at: datetime
     recurrence: dict[str, Any]
-    completions: Sequence[datetime]
+    completions: Sequence[float]  # POSIX seconds, as a summary Point's times
     timezone: str  # the client's: a habit is kept or missed on the client's days
 
 
@@ -106,7 +106,7 @@ class GoalFigures:
 def _habit_steps(row: Row) -> list[HabitStep]:
     if not row["habit_ids"]:
         return []
-    completions: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    completions: dict[uuid.UUID, list[float]] = defaultdict(list)
     for step_id, at in zip(row["completed_steps"] or (), row["completed_at"] or (), strict=True):
         completions[step_id].append(at)
     steps = zip(row["habit_ids"], row["habit_created"], row["habit_recurrences"], strict=True)
@@ -191,7 +191,9 @@ def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
     return select(*aggregated).lateral("arrays")
 
 
-def _posix_seconds(at: ColumnElement[datetime]) -> ColumnElement[float]:
+def _posix_seconds(
+    at: ColumnElement[datetime] | InstrumentedAttribute[datetime],
+) -> ColumnElement[float]:
     """A timestamp as a summary Point's time: a double, where asyncpg would spend 0.6 µs
     making a datetime of each (see `app.progress.summary.Point`)."""
     return func.date_part("epoch", at, type_=Float)
@@ -263,8 +265,8 @@ def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
 def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
     """The live recurring steps of `goal` in plan order (`habit_ids`, `habit_created`,
     `habit_recurrences`), and their completions since `habits_since` (`completed_steps`,
-    `completed_at`): parallel arrays, NULL when there is none. Each step's completions are
-    read along its own index (`ix_progress_events_step_timeline`)."""
+    `completed_at` in POSIX seconds): parallel arrays, NULL when there is none. Each step's
+    completions are read along its own index (`ix_progress_events_step_timeline`)."""
     recurring = (*_live_steps_of(goal), ActionStep.recurrence.is_not(None))
     in_plan_order = (ActionStep.position, ActionStep.id)
     steps = (
@@ -281,7 +283,7 @@ def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
     completed = (
         select(
             func.array_agg(ProgressEvent.step_id).label("completed_steps"),
-            func.array_agg(ProgressEvent.occurred_at).label("completed_at"),
+            func.array_agg(_posix_seconds(ProgressEvent.occurred_at)).label("completed_at"),
         )
         .select_from(cast(Table, ActionStep.__table__).join(ProgressEvent, of_step))
         .where(

@@ -189,7 +189,7 @@ def _habits(steps: Sequence[HabitStep], *, now: datetime) -> list[HabitStrength]
     for step in steps:
         zone = zoneinfo.ZoneInfo(step.timezone)  # a day is the client's day
         today = now.astimezone(zone).date()
-        days = [at.astimezone(zone).date() for at in step.completions]
+        days = [datetime.fromtimestamp(at, zone).date() for at in step.completions]
         times = int(step.recurrence.get("times", 1))
         frequency = step.recurrence.get("frequency", "daily")
         per_day = times if frequency == "daily" else times / 7
