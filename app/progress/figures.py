@@ -279,20 +279,31 @@ def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
         .correlate(goal)
         .lateral("habits")
     )
-    of_step = ProgressEvent.step_id == ActionStep.id
-    completed = (
-        select(
-            func.array_agg(ProgressEvent.step_id).label("completed_steps"),
-            func.array_agg(_posix_seconds(ProgressEvent.occurred_at)).label("completed_at"),
-        )
-        .select_from(cast(Table, ActionStep.__table__).join(ProgressEvent, of_step))
+    # Each step's own completions, read beside it along the index, in time order. A plain join
+    # let the generic plan merge-join the steps with every completion in the index since
+    # `habits_since` (seen at 10,000 events: 2.9 ms a summary instead of 0.6). The ORDER BY
+    # (free: the index's order) also keeps PostgreSQL from flattening the LATERAL read back
+    # into that join.
+    done = (
+        select(ProgressEvent.step_id, ProgressEvent.occurred_at)
         .where(
-            *recurring,
+            ProgressEvent.step_id == ActionStep.id,
             ProgressEvent.org_id == CALLER_ORG,
             ProgressEvent.kind == "step_completed",
             ProgressEvent.status == RECORDED,
             ProgressEvent.occurred_at >= bindparam("habits_since", type_=DateTime(timezone=True)),
         )
+        .order_by(ProgressEvent.occurred_at)
+        .correlate(ActionStep)
+        .lateral("done")
+    )
+    completed = (
+        select(
+            func.array_agg(done.c.step_id).label("completed_steps"),
+            func.array_agg(_posix_seconds(done.c.occurred_at)).label("completed_at"),
+        )
+        .select_from(cast(Table, ActionStep.__table__).join(done, true()))
+        .where(*recurring)
         .correlate(goal)
         .lateral("completions")
     )
