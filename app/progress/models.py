@@ -42,6 +42,16 @@ class ProgressEvent(IdMixin, Base):
             postgresql_include=STEP_TIMELINE_INCLUDES,
             postgresql_where="step_id IS NOT NULL",
         ),
+        # A goal's GAS-level readings, newest first for the summary's latest level: the few
+        # events that carry one, not the whole timeline back to the last that did.
+        Index(
+            "ix_progress_events_goal_gas_levels",
+            "goal_id",
+            "occurred_at",
+            "id",
+            postgresql_include=["org_id", "status", "gas_level"],
+            postgresql_where="gas_level IS NOT NULL",
+        ),
         CheckConstraint(_one_of("kind", EVENT_KINDS), name="kind"),
         CheckConstraint(_one_of("source", EVENT_SOURCES), name="source"),
         CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
