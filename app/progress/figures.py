@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -146,7 +147,7 @@ def _recorded_of_goal(
     ]
 
 
-def _measurements() -> Select[uuid.UUID, list[datetime], list[float]]:
+def _measurements() -> Select[uuid.UUID, list[float], list[float]]:
     """Per goal, two arrays in time order: a few rows, where a row per point would cost
     SQLAlchemy microseconds each (hundreds of points per client at a million events). Each
     goal's arrays are built beside it (LATERAL), not grouped again after a sort."""
@@ -196,7 +197,7 @@ def _posix_seconds(
 ) -> ColumnElement[float]:
     """A timestamp as a summary Point's time: a double, where asyncpg would spend 0.6 µs
     making a datetime of each (see `app.progress.summary.Point`)."""
-    return func.date_part("epoch", at, type_=Float)
+    return func.date_part(literal_column("'epoch'"), at, type_=Float)
 
 
 def _array(

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -144,8 +144,15 @@ EPOCHS = text(
     "SELECT array_agg(date_part('epoch', at) ORDER BY n)"
     " FROM unnest(CAST(:stamps AS timestamptz[])) WITH ORDINALITY AS t(at, n)"
 )
-# Any microsecond from 1970 to 2242, when a float's step passes a microsecond.
-MICROSECONDS = st.integers(min_value=0, max_value=2**33 * 10**6 - 1)
+
+
+def _flat(pairs: list[list[int]]) -> list[int]:
+    return [n for pair in pairs for n in pair]
+
+
+# Any microsecond from 1970 to 2242, when a float's step passes a microsecond, and the next.
+LAST = 2**33 * 10**6 - 1
+NEIGHBOURS = st.integers(min_value=0, max_value=LAST - 1).map(lambda n: [n + 1, n])
 
 
 @settings(
@@ -153,12 +160,14 @@ MICROSECONDS = st.integers(min_value=0, max_value=2**33 * 10**6 - 1)
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],  # it only reads
 )
-@given(microseconds=st.lists(MICROSECONDS, min_size=1, max_size=20))
+@given(microseconds=st.lists(NEIGHBOURS, min_size=1, max_size=10).map(_flat))
+@example(microseconds=[1, 0, LAST, LAST - 1])
 async def test_the_database_and_python_give_a_timestamp_the_same_seconds(
     connection: AsyncConnection, microseconds: list[int]
 ) -> None:
     """Points are read as `date_part('epoch', …)` and new ones made with `seconds`: the same
-    float for the same microsecond, in the same order, and back to it by `moment`."""
+    float for the same microsecond, back to it by `moment`, and a microsecond later a larger
+    float."""
     stamps = [datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=n) for n in microseconds]
     read = await connection.scalar(EPOCHS, {"stamps": stamps})
     assert read == [seconds(stamp) for stamp in stamps]

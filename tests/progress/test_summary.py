@@ -447,7 +447,8 @@ BOUNDED = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 # hypothesis wants naive bounds for datetimes(); seconds from an aware epoch avoid them.
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-MOMENTS = st.integers(0, 15 * 365 * 86400).map(lambda s: EPOCH + timedelta(seconds=s))
+# To the microsecond: a Point's time is a float, inexact for most microseconds.
+MOMENTS = st.integers(0, 15 * 365 * 86400 * 10**6).map(lambda n: EPOCH + timedelta(microseconds=n))
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 1, 1))
 KINDS: tuple[Kind, ...] = ("numeric", "count", "scale", "boolean")
 DIRECTIONS: tuple[Direction, ...] = ("increase", "decrease", "maintain")
@@ -466,9 +467,9 @@ def measures(draw: st.DrawFn, numbers: st.SearchStrategy[float] = BOUNDED) -> Me
 
 @st.composite
 def recent_points(draw: st.DrawFn, now: datetime, values: st.SearchStrategy[float]) -> list[Point]:
-    age_seconds = st.integers(min_value=0, max_value=int(timedelta(weeks=9).total_seconds()))
-    ages = draw(st.lists(age_seconds, max_size=8))
-    return [point(now - timedelta(seconds=age), draw(values)) for age in ages]
+    age = st.integers(min_value=0, max_value=timedelta(weeks=9) // timedelta(microseconds=1))
+    ages = draw(st.lists(age, max_size=8))
+    return [point(now - timedelta(microseconds=n), draw(values)) for n in ages]
 
 
 @settings(max_examples=300, deadline=None)
@@ -670,9 +671,14 @@ def test_the_fit_equals_the_textbook_loop_to_the_last_bit(
         assert (line.mean_x, line.mean_y, line.slope) == expected
 
 
-def test_the_trend_window_includes_both_ends_and_sorts_what_it_keeps() -> None:
-    start = NOW - TREND_WINDOW
-    inside = [point(NOW, 3), point(start, 1), point(NOW - timedelta(days=3), 2)]
-    outside = [point(start - timedelta(microseconds=1), 9), point(NOW + timedelta(seconds=1), 9)]
-    assert _recent([*outside, *inside], NOW) == sorted(inside, key=lambda p: p.at)
-    assert _recent([], NOW) == []
+@pytest.mark.parametrize("micros", [0, 1, 123457, 999999])
+def test_the_trend_window_includes_both_ends_and_sorts_what_it_keeps(micros: int) -> None:
+    now = NOW + timedelta(microseconds=micros)  # most such times are not exact floats
+    start = now - TREND_WINDOW
+    inside = [point(now, 3), point(start, 1), point(now - timedelta(days=3), 2)]
+    outside = [
+        point(start - timedelta(microseconds=1), 9),
+        point(now + timedelta(microseconds=1), 9),
+    ]
+    assert _recent([*outside, *inside], now) == sorted(inside, key=lambda p: p.at)
+    assert _recent([], now) == []

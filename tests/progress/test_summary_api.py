@@ -177,6 +177,25 @@ async def test_latest_two_measurements_count_however_old(
     assert latest == {goal["id"]: 5, recent["id"]: 3}
 
 
+async def test_latest_at_is_the_recorded_time_to_the_microsecond(api: Api, alice: Actor) -> None:
+    """Times reach the summary as POSIX seconds (floats) and go back to the instant recorded,
+    in the goal's progress and in the client's summary alike."""
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+    day = datetime.now(UTC) - timedelta(days=2)
+    recorded = [day.replace(microsecond=n) for n in (999999, 123457)]
+    for at, value in zip(recorded, (2, 3), strict=True):
+        body = {"kind": "measurement", "value": value, "occurred_at": iso(at)}
+        assert (await alice.post(f"{url}/progress-events", json=body)).status_code == 201
+    progress = (await alice.get(f"{url}/progress")).json()
+    summary = (await alice.get(f"/v1/clients/{client['id']}/summary")).json()
+    latest = max(recorded)
+    for read in (progress, summary["goals"][0]["progress"]):
+        assert datetime.fromisoformat(read["latest_at"]) == latest
+        assert read["latest_value"] == (2 if latest == recorded[0] else 3)
+
+
 BACKDATE_GOAL = text("UPDATE goals SET created_at = created_at - interval '10 days' WHERE id = :id")
 BACKDATE_STEP = text(
     "UPDATE action_steps SET created_at = created_at - interval '10 days' WHERE id = :step"
@@ -200,7 +219,8 @@ async def test_habit_days_are_the_clients_days(
         )
         for statement in (BACKDATE_GOAL, BACKDATE_STEP):
             await connection.execute(statement, {"id": goal["id"], "step": step.json()["id"]})
-        for moment in (midnight - timedelta(minutes=30), midnight + timedelta(minutes=30)):
+        # A microsecond either side: the days are worked out from floats (POSIX seconds).
+        for moment in (midnight - timedelta(microseconds=1), midnight):
             body = {
                 "kind": "step_completed",
                 "step_id": step.json()["id"],
