@@ -146,6 +146,7 @@ def include_flat(app: FastAPI, router: APIRouter) -> None:
     for route in router.routes:
         if isinstance(route, TransactionalRoute):  # matched as it is: its path says how it starts
             route.literal_prefix = route.path.partition("{")[0]
+            route.slashes = None if ":path}" in route.path else route.path.count("/")
     app.router.routes.extend(router.routes)
 
 
@@ -189,6 +190,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
     ):
         include_flat(app, router)
+    # The API's routes first: the rest (docs, schema, probes, metrics) are matched by their
+    # regular expressions, and no path can match one of each kind.
+    app.router.routes.sort(key=lambda route: not isinstance(route, TransactionalRoute))
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # else no browser origin may call: nothing to add or vary by

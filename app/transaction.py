@@ -43,22 +43,24 @@ class TransactionalRoute(APIRoute):
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
-        # What every path this route matches starts with, once it is known to be matched as
-        # it is (`app.main.include_flat`); included any other way, under a prefix of the
-        # router's, the route's own path is not what is matched, and "" lets everything by.
+        # What every path this route matches starts with, and how many slashes it has, once
+        # the route is known to be matched as it is (`app.main.include_flat`); included any
+        # other way, under a prefix of the router's, its own path is not what is matched,
+        # and "" and None let everything by.
         self.literal_prefix = ""
+        self.slashes: int | None = None
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Starlette tries the routes in order, each with its regular expression, until one
-        matches: a path that lacks this route's literal start cannot match it, and is told
-        so without the expression (the routes before `GET /v1/goals/{id}` cost it 2 % of
-        its instructions, callgrind)."""
-        if (
-            scope["type"] == "http"
-            and not scope.get("root_path")  # else the path to match is not scope["path"]
-            and not scope["path"].startswith(self.literal_prefix)
-        ):
-            return Match.NONE, {}
+        matches. A path that lacks this route's literal start, or has another number of
+        segments (no parameter but a `:path` one matches a slash), cannot match it, and is
+        told so without the expression: 0.3 µs a route instead of 1 to 1.5."""
+        if scope["type"] == "http" and not scope.get("root_path"):  # else the path differs
+            path: str = scope["path"]
+            if not path.startswith(self.literal_prefix) or (
+                self.slashes is not None and path.count("/") != self.slashes
+            ):
+                return Match.NONE, {}
         return super().matches(scope)
 
     def get_route_handler(self) -> Handler:
