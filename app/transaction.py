@@ -13,7 +13,7 @@ A refused or failed request is audited on its own after the rollback.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request, Response
@@ -23,11 +23,11 @@ from starlette.types import Scope
 
 from app.audit.recorder import record_failure, record_read, record_success
 from app.db import KeptSessions
+from app.handlers import Handler, plan_handler
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 from app.routing import operation_id
 
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 READS = frozenset({"GET", "HEAD"})
 
 
@@ -64,7 +64,11 @@ class TransactionalRoute(APIRoute):
         return super().matches(scope)
 
     def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
+        return self.in_transaction(plan_handler(self, super().get_route_handler()))
+
+    def in_transaction(self, handler: Handler) -> Handler:
+        """`handler` in the request's session, its transaction committed or its reads done
+        before the response leaves, and the request audited."""
 
         async def run_read(request: Request) -> Response:
             sessions: KeptSessions = request.app.state.read_sessionmaker
