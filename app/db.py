@@ -101,9 +101,14 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
     )
 
 
+DRIVER_ENGINE = "driver_engine"  # in a session's `info`: where app/driver.py connects
+
+
 def create_sessionmaker(bind: AsyncEngine | AsyncConnection, **options: Any) -> KeptSessions:
-    """Sessions for changes: one transaction each, committed by `app.transaction`."""
-    return KeptSessions(bind, expire_on_commit=False, autoflush=False, **options)
+    """Sessions for changes: one transaction each, committed by `app.transaction`. Bound to
+    an engine, their statements on the driver (app/driver.py) may borrow its connections."""
+    info = {DRIVER_ENGINE: bind} if isinstance(bind, AsyncEngine) else {}
+    return KeptSessions(bind, info=info, expire_on_commit=False, autoflush=False, **options)
 
 
 class ReadSession(Session):
@@ -133,9 +138,6 @@ def _refuse_flush(session: Session, *_: Any) -> None:
 def _refuse_writes(state: ORMExecuteState) -> None:
     if not state.is_select and not state.execution_options.get(_STANDALONE):
         raise ReadOnlyViolation("A read request tried to run a write statement.")
-
-
-DRIVER_ENGINE = "driver_engine"  # in a read session's `info`: where app/driver.py connects
 
 
 class KeptSessions(async_sessionmaker[AsyncSession]):

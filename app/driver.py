@@ -20,19 +20,27 @@ read, any statement through the session (the hooks at the end of this module sen
 held back before it). The order of the statements never changes, only when they are sent.
 The sessions do not autoflush, so nothing pending in the unit of work is skipped that
 SQLAlchemy would have written first.
+
+Until a change holds a connection of its own (its transaction has begun on one), there is
+nothing for its statements to run inside of: its standalone reads run on a connection
+borrowed for each, as a read request's do, and if the change is nothing but those reads and
+writes held back, `commit_held_back` sends the writes on one borrowed for them. Such a change
+never takes a connection through its session, nor waits in a greenlet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ARRAY, ClauseElement, String, Uuid, event
+from sqlalchemy import ARRAY, ClauseElement, Connection, String, Uuid, event
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, MissingGreenlet
@@ -131,7 +139,7 @@ async def execute(session: AsyncSession, query: DriverQuery, values: Mapping[str
     if isinstance(session.sync_session, ReadSession):
         raise ReadOnlyViolation("A read request tried to run a write statement.")
     if not session.in_transaction():  # so that a rollback, which then ends it, forgets this
-        await session.connection()  # no round trip: the server's BEGIN waits (see `_begin`)
+        session.sync_session.begin()  # no connection yet, so no greenlet to wait in
     session.info.setdefault(PENDING, []).append((query, query.arguments(values)))
 
 
@@ -142,13 +150,21 @@ async def _on_session(session: AsyncSession, query: DriverQuery, values: Mapping
     take the whole pool and wait on each other): on the session's connection when it has
     one, else on one borrowed for this statement alone."""
     change = not isinstance(session.sync_session, ReadSession)
+    engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
+    if (  # nothing to run inside of yet: read on a connection borrowed for it, as reads do
+        change
+        and query.standalone
+        and PENDING not in session.info
+        and engine is not None
+        and not _holds_a_connection(session)
+    ):
+        return await on_pooled_connection(engine, partial(_run, query=query, values=values))
     if change or session.in_transaction():
         connection = await session.connection()
         pooled = await connection.get_raw_connection()
         if change and (PENDING in session.info or not query.standalone):
             await _send_pending(session, pooled, connection.invalidate, alone=False)
         return await _run(pooled, query, values, lost=connection.invalidate)
-    engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
     if engine is None:  # bound to a connection, as in tests
         return await _run_on(cast(AsyncConnection, session.bind), query, values)
     return await on_pooled_connection(engine, partial(_run, query=query, values=values))
@@ -183,11 +199,10 @@ async def on_pooled_connection(engine: AsyncEngine, run: Callable[..., Awaitable
 # wait outside a greenlet: `_borrow` then takes the greenlet way. The refusal leaves the
 # coroutine SQLAlchemy made for asyncpg's connect unawaited, which Python would warn of: a
 # fallback, not a bug, so not reported. (Any other refusal still raises MissingGreenlet.)
-QUIET_RECONNECT: dict[str, Any] = {
+QUIET_RECONNECT: dict[str, Any] = {  # no `module`: Python may warn as it collects it, later
     "action": "ignore",
     "message": "coroutine 'connect' was never awaited",
     "category": RuntimeWarning,
-    "module": r"sqlalchemy\.util\.concurrency",
 }
 warnings.filterwarnings(**QUIET_RECONNECT)
 
@@ -248,6 +263,49 @@ async def _run(
         return await driver.fetch(query.sql, *query.arguments(values))
     except _DRIVER_ERRORS as exc:
         raise await _translated(exc, query.sql, lost) from exc
+
+
+async def commit_held_back(session: AsyncSession) -> bool:
+    """Commits a change that is nothing but the writes it held back: on a connection
+    borrowed for them, without the session's connection, its transaction or their greenlets
+    (a greenlet each to take a connection, to commit, and to close: 887 -> 708 µs of CPU per
+    progress event recorded, median of 9 in-process runs). False, having done nothing, for a
+    change that did anything else: its session commits it."""
+    engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
+    sync = session.sync_session
+    if engine is None or _holds_a_connection(session) or sync.new or sync.dirty or sync.deleted:
+        return False
+    writes: list[Write] = session.info.pop(PENDING, [])
+    if writes:
+        await on_pooled_connection(engine, partial(_commit_writes, writes=writes))
+    if sync.in_transaction():
+        sync.commit()  # begun by `execute`, on no connection: nothing to wait for
+    return True
+
+
+async def _commit_writes(pooled: PoolProxiedConnection, lost: Lost, writes: list[Write]) -> None:
+    """`writes` in as few statements as may be: one commits or fails whole by itself; more
+    go inside a transaction of their own."""
+    driver = cast(asyncpg.Connection, pooled.driver_connection)
+    statements = list(batches(writes))
+    sql = statements[0][0]
+    try:
+        if len(statements) == 1:  # atomic by itself
+            await driver.execute(sql, *statements[0][1])
+            return
+        transaction = driver.transaction()
+        await transaction.start()
+        try:
+            for sql, arguments in statements:
+                await driver.execute(sql, *arguments)
+        except _DRIVER_ERRORS:
+            if not driver.is_closed():  # else the pool drops it, transaction and all
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    await transaction.rollback()
+            raise
+        await transaction.commit()
+    except _DRIVER_ERRORS as exc:
+        raise await _translated(exc, sql, lost) from exc
 
 
 async def _send_pending(
@@ -360,3 +418,22 @@ def _before_the_commit(session: Session) -> None:
     change's last statements, which may go without BEGIN (see `_send_pending`)."""
     if PENDING in session.info:
         _send_pending_now(session, alone=not (session.new or session.dirty or session.deleted))
+
+
+# Which sessions hold a connection (`_holds_a_connection`): those whose transaction began one.
+_CONNECTED: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+def _holds_a_connection(session: AsyncSession) -> bool:
+    return session.sync_session in _CONNECTED
+
+
+@event.listens_for(Session, "after_begin")
+def _took_a_connection(session: Session, _: SessionTransaction, __: Connection) -> None:
+    _CONNECTED.add(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _gave_its_connections_back(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost: its connections go with it
+        _CONNECTED.discard(session)

@@ -23,6 +23,7 @@ from starlette.types import Scope
 
 from app.audit.recorder import record_failure, record_read, record_success
 from app.db import KeptSessions
+from app.driver import commit_held_back
 from app.handlers import Handler, plan_handler
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
@@ -97,7 +98,8 @@ class TransactionalRoute(APIRoute):
                     response = await handler(request)
                     await remember_response(request, response)
                     await record_success(request, session, response)
-                    await session.commit()
+                    if not await commit_held_back(session):
+                        await session.commit()
                 finally:
                     request.state.session = None
                     await sessions.give_back(session)  # rolled back, if not committed

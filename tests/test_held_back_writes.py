@@ -21,7 +21,7 @@ from app.audit.models import AuditEvent
 from app.audit.recorder import AUDIT_QUERY
 from app.config import Settings
 from app.db import new_id
-from app.driver import DriverQuery, execute, fetch
+from app.driver import PENDING, DriverQuery, commit_held_back, execute, fetch
 from app.progress.models import ProgressEvent
 from app.write_batches import Write, batches, combined
 from tests.api import production_app
@@ -89,7 +89,8 @@ async def test_recording_progress_is_one_read_and_one_write_without_begin(
 ) -> None:
     """Before: BEGIN, the goal, the event's INSERT, the measurements, the goal's UPDATE, the
     audit row's INSERT, COMMIT: seven round trips. Now the goal and its measurements are
-    read together, and the three writes go as one statement, atomic by itself."""
+    read together, and the three writes go as one statement, atomic by itself. (Each on a
+    connection borrowed for it: the request holds none in between.)"""
     async with production_app(settings) as (_, api):
         alice = api.actor(org=f"org-{uuid.uuid4()}")
         goal = await api.goal(alice, (await api.client(alice))["id"])
@@ -97,8 +98,14 @@ async def test_recording_progress_is_one_read_and_one_write_without_begin(
         sent.clear()
         recorded = await alice.post(url, json={"kind": "measurement", "value": 4})
         assert recorded.status_code == 201, recorded.text
-        read, write = sent.on_connection_of("WITH w0 AS (")
-        assert read.startswith("SELECT goals.id")
+        statements = [sql for on_one in sent.by_connection.values() for sql in on_one]
+        assert [sql.split()[0] for sql in statements if not sql.startswith("SELECT count(*)")] == [
+            "SELECT",
+            "WITH",
+        ]  # fmt: skip  (the audit sealer's count(*) may come between)
+        read = next(sql for sql in statements if sql.startswith("SELECT goals.id"))
+        assert "progress_events" in read  # the goal's measurements, with the goal
+        [write] = [sql for sql in sent.on_connection_of("WITH w0 AS (") if sql != read]
         for part in ("UPDATE goals", "INSERT INTO progress_events", "INSERT INTO audit_events"):
             assert write.count(part) == 1, write
         # What the one statement wrote is all there: the event, the goal's status, the audit.
@@ -251,3 +258,63 @@ def test_only_independent_writes_share_a_statement() -> None:
         "progress_events",
         "audit_events",
     ]
+
+
+async def test_a_change_of_held_back_writes_alone_commits_them_on_a_borrowed_connection(
+    settings: Settings, sent: Sent
+) -> None:
+    """Nothing but writes held back: `commit_held_back` sends them on a connection borrowed
+    for them (one statement, no BEGIN), and the session is left holding nothing."""
+    async with production_app(settings) as (service, _):
+        await connected(service, sent)
+        row = audit_row()
+        async with service.state.sessionmaker() as session:
+            await execute(session, AUDIT_QUERY, row)
+            assert session.in_transaction()  # so that a rollback would forget the write
+            assert await commit_held_back(session)
+            assert not session.in_transaction()
+            assert PENDING not in session.info
+        assert sent.on_connection_of("INSERT INTO audit_events") == [AUDIT_QUERY.sql]
+        assert service.state.engine.pool.checkedout() == 0
+        async with service.state.read_sessionmaker() as session:
+            assert len(await fetch(session, AUDIT_BY_ID, {"id": row["id"]})) == 1
+
+
+async def test_held_back_writes_alone_in_two_statements_commit_or_fail_together(
+    settings: Settings, sent: Sent
+) -> None:
+    async with production_app(settings) as (service, _):
+        await connected(service, sent)
+        row = audit_row()
+        async with service.state.sessionmaker() as session:
+            await execute(session, AUDIT_QUERY, row)
+            await execute(session, AUDIT_QUERY, row)  # the same id: the second fails
+            with pytest.raises(IntegrityError):
+                await commit_held_back(session)
+        statements = sent.on_connection_of("INSERT INTO audit_events")
+        assert [sql.split()[0] for sql in statements] == ["BEGIN", "INSERT", "INSERT", "ROLLBACK"]
+        assert service.state.engine.pool.checkedout() == 0
+        async with service.state.read_sessionmaker() as session:
+            assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
+
+
+async def test_a_change_that_holds_a_connection_is_committed_by_its_session(
+    settings: Settings, sent: Sent
+) -> None:
+    """Once the change ran a statement in its transaction (here through the ORM), its writes
+    belong to that transaction: `commit_held_back` leaves them to the session's commit."""
+    async with production_app(settings) as (service, _):
+        await connected(service, sent)
+        first, second = audit_row(), audit_row()
+        async with service.state.sessionmaker() as session:
+            await execute(session, AUDIT_QUERY, first)
+            await session.scalar(select(func.count()).select_from(_AUDIT))  # sends `first`
+            await execute(session, AUDIT_QUERY, second)
+            assert not await commit_held_back(session)
+            assert session.info[PENDING]  # untouched
+            await session.commit()
+        statements = sent.on_connection_of("INSERT INTO audit_events")  # (not the ORM's)
+        assert [sql.split()[0] for sql in statements] == ["BEGIN", "INSERT", "INSERT", "COMMIT"]
+        async with service.state.read_sessionmaker() as session:
+            for row in (first, second):
+                assert len(await fetch(session, AUDIT_BY_ID, {"id": row["id"]})) == 1
