@@ -63,17 +63,22 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# PostgreSQL cannot store NUL in text or jsonb; other C0 controls (but tab and newlines) are
+# never meaningful in a goal and only hide text from reviewers.
+_CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+_A_CONTROL_CHARACTER = re.compile(f"[{_CONTROL_CHARACTERS}]")
+
+
 def _no_control_characters(value: str) -> str:
-    # PostgreSQL cannot store NUL in text or jsonb; other C0 controls (but tab and newlines)
-    # are never meaningful in a goal and only hide text from reviewers.
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    # A regular expression, not a loop over the characters: every text of every goal read
+    # passes here too (GoalRead validates what the database holds), 20 to 40 µs a list page.
+    if _A_CONTROL_CHARACTER.search(value):
         raise ValueError("must not contain control characters")
     return value
 
 
 # The same rule, told to OpenAPI (and so to generated clients and schemathesis).
-# No control characters but tab and newlines: the validator's rule, for OpenAPI.
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+TEXT_PATTERN = f"^[^{_CONTROL_CHARACTERS}]*$"
 _CLEAN = AfterValidator(_no_control_characters)
 _CLEAN_SCHEMA = Field(json_schema_extra={"pattern": TEXT_PATTERN})
 
