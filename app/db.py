@@ -88,6 +88,10 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         # No ping per checkout (a round trip on every request): a connection that died with
         # the server fails one request with 503 and the pool discards all its old connections.
         pool_pre_ping=False,
+        # The connection given back last is taken first: one that was lost and dropped is
+        # back on top, to be opened again by the next borrow (app/pool.py `_borrow`), not
+        # passed over by every borrow until it comes round.
+        pool_use_lifo=True,
         json_deserializer=parse_json,
         connect_args={
             "server_settings": {

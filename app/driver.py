@@ -30,10 +30,7 @@ never takes a connection through its session, nor waits in a greenlet.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-import warnings
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -43,16 +40,17 @@ import asyncpg
 from sqlalchemy import ARRAY, ClauseElement, Connection, String, Uuid, event
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError, MissingGreenlet
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
-from sqlalchemy.pool import PoolProxiedConnection, QueuePool
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.selectable import TableClause
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from app.db import DRIVER_ENGINE, ReadOnlyViolation, ReadSession
+from app.pool import on_pooled_connection
 from app.write_batches import Write, batches
 
 Row = Mapping[str, Any]
@@ -145,7 +143,8 @@ async def execute(session: AsyncSession, query: DriverQuery, values: Mapping[str
 
 async def _on_session(session: AsyncSession, query: DriverQuery, values: Mapping[str, Any]) -> Any:
     """Where `query` runs. In a change: on the session's connection, inside its transaction
-    unless it is a read that may stand alone (see the module's docstring). In a read, which
+    unless it is a read that may stand alone (see the module's docstring); such a read, while
+    the change holds no connection yet, on one borrowed for it. In a read, which
     never holds two connections at once (requests holding one while waiting for a second can
     take the whole pool and wait on each other): on the session's connection when it has
     one, else on one borrowed for this statement alone."""
@@ -168,68 +167,6 @@ async def _on_session(session: AsyncSession, query: DriverQuery, values: Mapping
     if engine is None:  # bound to a connection, as in tests
         return await _run_on(cast(AsyncConnection, session.bind), query, values)
     return await on_pooled_connection(engine, partial(_run, query=query, values=values))
-
-
-async def on_pooled_connection(engine: AsyncEngine, run: Callable[..., Awaitable[Any]]) -> Any:
-    """`run(pooled, lost=...)` on a connection borrowed from the pool for it alone, with no
-    Connection around it: 5.5 µs to borrow and give back (see `_borrow`), where
-    `engine.connect()` took 78 µs (its start and close are greenlet calls of their own, and
-    nothing here needs what they set up). `run` calls `lost` when the connection cannot be
-    trusted again."""
-    pooled = await _borrow(engine)
-    try:
-        return await run(pooled, lost=partial(greenlet_spawn, pooled.invalidate))
-    except asyncio.CancelledError:
-        # Cut off mid-statement: what the server sends next would confuse the next borrower.
-        await greenlet_spawn(pooled.invalidate)
-        raise
-    finally:
-        await _give_back(engine, pooled)
-
-
-# SQLAlchemy's pool is synchronous code that may wait (for a free connection, to connect, to
-# roll back, to close), through a greenlet: `engine.raw_connection()` and `close` run it in a
-# new one each, in case it waits. Taking an idle connection, or giving one back with nothing to
-# roll back and room in the pool, waits for nothing: done directly, a borrow and its return
-# cost 5.5 µs instead of 26, and a GET of one goal (1.3 borrows, its audit batch's share
-# included) 425 µs of CPU instead of 497 (median of 9 runs in-process; a greenlet switch
-# copies the stack of every frame a request has, so it costs more there than alone).
-#
-# Should the idle connection need connecting again (after it was lost), SQLAlchemy refuses to
-# wait outside a greenlet: `_borrow` then takes the greenlet way. The refusal leaves the
-# coroutine SQLAlchemy made for asyncpg's connect unawaited, which Python would warn of: a
-# fallback, not a bug, so not reported. (Any other refusal still raises MissingGreenlet.)
-QUIET_RECONNECT: dict[str, Any] = {  # no `module`: Python may warn as it collects it, later
-    "action": "ignore",
-    "message": "coroutine 'connect' was never awaited",
-    "category": RuntimeWarning,
-}
-warnings.filterwarnings(**QUIET_RECONNECT)
-
-
-async def _borrow(engine: AsyncEngine) -> PoolProxiedConnection:
-    pool = engine.sync_engine.pool
-    if isinstance(pool, QueuePool) and pool.checkedin():
-        try:
-            return pool.connect()
-        except MissingGreenlet:
-            # The idle connection must be opened again first (it was lost since), which
-            # waits. The failed checkout gave it back to the pool, as any failed one does.
-            pass
-    return await engine.raw_connection()
-
-
-async def _give_back(engine: AsyncEngine, pooled: PoolProxiedConnection) -> None:
-    pool = engine.sync_engine.pool
-    adapted = pooled.dbapi_connection  # None once invalidated
-    if (
-        isinstance(pool, QueuePool)
-        and (adapted is None or adapted._transaction is None)  # no rollback to wait for
-        and pool.checkedin() < pool.size()  # kept, not closed as an overflow would be
-    ):
-        pooled.close()
-    else:
-        await greenlet_spawn(pooled.close)
 
 
 async def execute_many(engine: AsyncEngine, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -276,10 +213,12 @@ async def commit_held_back(session: AsyncSession) -> bool:
     if engine is None or _holds_a_connection(session) or sync.new or sync.dirty or sync.deleted:
         return False
     writes: list[Write] = session.info.pop(PENDING, [])
+    if sync.in_transaction():
+        # Begun by `execute`, on no connection: nothing to wait for. Ended first, so that
+        # whatever could fail in it fails before anything is written.
+        sync.commit()
     if writes:
         await on_pooled_connection(engine, partial(_commit_writes, writes=writes))
-    if sync.in_transaction():
-        sync.commit()  # begun by `execute`, on no connection: nothing to wait for
     return True
 
 
@@ -298,10 +237,12 @@ async def _commit_writes(pooled: PoolProxiedConnection, lost: Lost, writes: list
         try:
             for sql, arguments in statements:
                 await driver.execute(sql, *arguments)
-        except _DRIVER_ERRORS:
-            if not driver.is_closed():  # else the pool drops it, transaction and all
-                with contextlib.suppress(*_DRIVER_ERRORS):
+        except _DRIVER_ERRORS as exc:
+            if not isinstance(exc, _LOST):  # else `_translated` has the pool drop it
+                try:
                     await transaction.rollback()
+                except _DRIVER_ERRORS:
+                    await lost(exc)  # still in the transaction: never to be handed out again
             raise
         await transaction.commit()
     except _DRIVER_ERRORS as exc:

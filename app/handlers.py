@@ -79,6 +79,7 @@ def plannable(route: APIRoute) -> bool:
         and len(dependant.body_params) <= 1
         and not route._embed_body_fields
         and isinstance(route.response_class, DefaultPlaceholder)
+        and route.response_class.value is JSONResponse
         and route.response_model_include is None
         and route.response_model_exclude is None
         and not (

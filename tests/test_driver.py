@@ -19,9 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from app.audit.models import AuditEvent
 from app.config import Settings
 from app.db import ReadOnlyViolation
-from app.driver import QUIET_RECONNECT, DriverQuery, execute, fetch
+from app.driver import DriverQuery, execute, fetch
 from app.errors import status_of
 from app.goals.models import Goal
+from app.pool import QUIET_RECONNECT
 from tests.api import Api, production_app
 
 
@@ -72,8 +73,8 @@ async def test_a_driver_read_on_a_lost_connection_is_a_503_and_the_next_read_rec
 async def test_a_change_on_a_lost_connection_is_a_503_and_the_next_change_recovers(
     app: FastAPI, settings: Settings
 ) -> None:
-    """Recording progress begins its transaction on the driver (its first statement is the
-    goal's facts): a connection lost before BEGIN is a 503 too, and is dropped."""
+    """Recording progress first reads the goal's facts, on a connection borrowed for it: one
+    lost there is a 503 too, and is dropped."""
     async with production_app(settings, db_pool_size=1, db_max_overflow=0) as (service, api):
         alice = api.actor(org=f"org-{uuid.uuid4()}")
         goal = await api.goal(alice, (await api.client(alice))["id"])
@@ -250,3 +251,32 @@ async def test_a_read_session_refuses_a_driver_write(app: FastAPI) -> None:
     async with app.state.read_sessionmaker() as session:
         with pytest.raises(ReadOnlyViolation):
             await execute(session, write, {})
+
+
+async def test_a_lost_pooled_connection_is_opened_again_by_the_next_borrow(
+    app: FastAPI, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One of three pooled connections dies: the read on it is a 503, and the borrow after
+    it opens it again at once (the pool hands out the connection given back last), rather
+    than every borrow finding it, failing to take it without waiting, and passing it over."""
+    async with production_app(settings, db_pool_size=3, db_max_overflow=0) as (service, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        goal = await api.goal(alice, (await api.client(alice))["id"])
+        engine = service.state.engine
+        async with engine.connect() as a, engine.connect() as b, engine.connect() as c:
+            backends = [await each.scalar(text("SELECT pg_backend_pid()")) for each in (a, b, c)]
+        async with app.state.engine.connect() as other:  # `a`'s: given back last, taken next
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backends[0]})
+        waited = 0
+        original = type(engine).raw_connection
+
+        async def counted(self: Any) -> Any:
+            nonlocal waited
+            waited += 1
+            return await original(self)
+
+        monkeypatch.setattr(type(engine), "raw_connection", counted)
+        answers = [(await alice.get(f"/v1/goals/{goal['id']}")).status_code for _ in range(30)]
+        assert answers == [503] + [200] * 29  # the dead one came first: given back last
+        assert waited == 1  # the one borrow that had to open it again
+        assert (engine.pool.checkedout(), engine.pool.checkedin()) == (0, 3)

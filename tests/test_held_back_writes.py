@@ -13,9 +13,10 @@ from typing import Any, cast
 import asyncpg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
 from app.audit.recorder import AUDIT_QUERY
@@ -318,3 +319,26 @@ async def test_a_change_that_holds_a_connection_is_committed_by_its_session(
         async with service.state.read_sessionmaker() as session:
             for row in (first, second):
                 assert len(await fetch(session, AUDIT_BY_ID, {"id": row["id"]})) == 1
+
+
+async def test_held_back_writes_go_only_once_their_session_has_committed(
+    settings: Settings,
+) -> None:
+    """`commit_held_back` ends the session's transaction (no connection, nothing to send)
+    before it sends the writes: should anything in that commit fail, nothing is written."""
+
+    def failing_commit(session: Session) -> None:
+        raise RuntimeError("a commit hook failed")
+
+    async with production_app(settings) as (service, _):
+        row = audit_row()
+        event.listen(Session, "before_commit", failing_commit)
+        try:
+            async with service.state.sessionmaker() as session:
+                await execute(session, AUDIT_QUERY, row)
+                with pytest.raises(RuntimeError, match="commit hook"):
+                    await commit_held_back(session)
+        finally:
+            event.remove(Session, "before_commit", failing_commit)
+        async with service.state.read_sessionmaker() as session:
+            assert await fetch(session, AUDIT_BY_ID, {"id": row["id"]}) == []
