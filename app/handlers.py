@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
 from fastapi import HTTPException, Request, Response
+from fastapi._compat import ModelField
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
@@ -146,7 +147,7 @@ def plan_handler(route: APIRoute, fastapi_handler: Handler) -> Handler:
             raise RequestValidationError(errors, body=None if body is Undefined else body)
         if request_name:
             values[request_name] = request
-        extra = Response()
+        extra = Response()  # what the endpoint sets on its `Response` parameter
         del extra.headers["content-length"]
         extra.status_code = None  # type: ignore[assignment]
         if response_name:
@@ -154,20 +155,28 @@ def plan_handler(route: APIRoute, fastapi_handler: Handler) -> Handler:
         returned = await endpoint(**values)
         if isinstance(returned, Response):
             return returned
-        content = await serialize_response(
-            field=response_field, response_content=returned, dump_json=response_field is not None
-        )
-        status = extra.status_code or status_code or 200
-        if response_field is not None:  # FastAPI's dump_json: already JSON
-            response = Response(content, status_code=status, media_type="application/json")
-        else:
-            response = JSONResponse(content, status_code=status)
-        if not is_body_allowed_for_status_code(response.status_code):
-            response.body = b""
-        response.headers.raw.extend(extra.headers.raw)
-        return response
+        return await _response(returned, extra, response_field, status_code)
 
     return handler
+
+
+async def _response(
+    returned: Any, extra: Response, field: ModelField | None, status_code: int | None
+) -> Response:
+    """The endpoint's value as FastAPI answers it: validated and dumped by the response
+    model (already JSON), the status and headers the endpoint set on `extra` added."""
+    content = await serialize_response(
+        field=field, response_content=returned, dump_json=field is not None
+    )
+    status = extra.status_code or status_code or 200
+    if field is not None:
+        response = Response(content, status_code=status, media_type="application/json")
+    else:
+        response = JSONResponse(content, status_code=status)
+    if not is_body_allowed_for_status_code(response.status_code):
+        response.body = b""
+    response.headers.raw.extend(extra.headers.raw)
+    return response
 
 
 def _params(
