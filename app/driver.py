@@ -150,15 +150,16 @@ async def _on_session(session: AsyncSession, query: DriverQuery, values: Mapping
     one, else on one borrowed for this statement alone."""
     change = not isinstance(session.sync_session, ReadSession)
     engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
-    if (  # nothing to run inside of yet: read on a connection borrowed for it, as reads do
-        change
-        and query.standalone
-        and PENDING not in session.info
-        and engine is not None
-        and not _holds_a_connection(session)
-    ):
-        return await on_pooled_connection(engine, partial(_run, query=query, values=values))
-    if change or session.in_transaction():
+    if change:  # nothing to run inside of yet: a standalone read borrows, as reads do
+        on_its_own = (
+            query.standalone
+            and PENDING not in session.info
+            and engine is not None
+            and not _holds_a_connection(session)
+        )
+    else:
+        on_its_own = not session.in_transaction()
+    if not on_its_own:
         connection = await session.connection()
         pooled = await connection.get_raw_connection()
         if change and (PENDING in session.info or not query.standalone):
@@ -210,7 +211,7 @@ async def commit_held_back(session: AsyncSession) -> bool:
     change that did anything else: its session commits it."""
     engine: AsyncEngine | None = session.info.get(DRIVER_ENGINE)
     sync = session.sync_session
-    if engine is None or _holds_a_connection(session) or sync.new or sync.dirty or sync.deleted:
+    if engine is None or _holds_a_connection(session) or _has_objects_to_flush(sync):
         return False
     writes: list[Write] = session.info.pop(PENDING, [])
     if sync.in_transaction():
@@ -358,7 +359,11 @@ def _before_the_commit(session: Session) -> None:
     """With no objects for the flush after this to write, the writes held back are the
     change's last statements, which may go without BEGIN (see `_send_pending`)."""
     if PENDING in session.info:
-        _send_pending_now(session, alone=not (session.new or session.dirty or session.deleted))
+        _send_pending_now(session, alone=not _has_objects_to_flush(session))
+
+
+def _has_objects_to_flush(session: Session) -> bool:
+    return bool(session.new or session.dirty or session.deleted)
 
 
 # Which sessions hold a connection (`_holds_a_connection`): those whose transaction began one.

@@ -44,19 +44,30 @@ def _plain_coroutine(call: Any) -> bool:
     return inspect.iscoroutinefunction(function) and not inspect.isasyncgenfunction(function)
 
 
-def _only_request_params(dependant: Dependant) -> bool:
-    """Nothing but the request itself, path, query and header parameters: no body, cookies,
-    response, background tasks or security scopes, and no dependencies of its own."""
-    return dependant.concurrency is None and not (
-        dependant.path_params
-        or dependant.body_params
-        or dependant.cookie_params
-        or dependant.dependencies
+def _no_unplanned_params(dependant: Dependant) -> bool:
+    """None of the parameters a plan leaves to FastAPI: cookies, the connection or websocket,
+    background tasks, security scopes."""
+    return not (
+        dependant.cookie_params
         or dependant.websocket_param_name
         or dependant.http_connection_param_name
-        or dependant.response_param_name
         or dependant.background_tasks_param_name
         or dependant.security_scopes_param_name
+    )
+
+
+def _only_request_params(dependant: Dependant) -> bool:
+    """Nothing but the request itself, query and header parameters: no path or body
+    parameters, no response, and no dependencies of its own."""
+    return (
+        dependant.concurrency is None
+        and _no_unplanned_params(dependant)
+        and not (
+            dependant.path_params
+            or dependant.body_params
+            or dependant.dependencies
+            or dependant.response_param_name
+        )
     )
 
 
@@ -70,13 +81,7 @@ def plannable(route: APIRoute) -> bool:
             _only_request_params(sub) and _plain_coroutine(sub.call)
             for sub in dependant.dependencies
         )
-        and not (
-            dependant.cookie_params
-            or dependant.websocket_param_name
-            or dependant.http_connection_param_name
-            or dependant.background_tasks_param_name
-            or dependant.security_scopes_param_name
-        )
+        and _no_unplanned_params(dependant)
         and len(dependant.body_params) <= 1
         and not route._embed_body_fields
         and isinstance(route.response_class, DefaultPlaceholder)

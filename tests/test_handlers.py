@@ -72,6 +72,12 @@ async def _both(
     assert _answer(planned) == _answer(by_fastapi), (method, url, kwargs)
 
 
+async def _a_clinician_with_a_goal(api: Api) -> tuple[Actor, dict[str, Any], dict[str, Any]]:
+    alice = api.actor()
+    client = await api.client(alice)
+    return alice, client, await api.goal(alice, client["id"])
+
+
 def test_every_route_of_ours_is_planned(app: FastAPI) -> None:
     """A route that FastAPI must handle itself is a choice (its response class, say), not an
     accident: the ones that are not planned are known."""
@@ -90,9 +96,7 @@ def test_every_route_of_ours_is_planned(app: FastAPI) -> None:
 async def test_bodies_good_and_bad_are_answered_as_fastapi_answers_them(
     app: FastAPI, api: Api
 ) -> None:
-    alice = api.actor()
-    client = await api.client(alice)
-    goal = await api.goal(alice, client["id"])
+    alice, _, goal = await _a_clinician_with_a_goal(api)
     events = f"/v1/goals/{goal['id']}/progress-events"
     json_type = {"Content-Type": "application/json"}
     for body in (
@@ -135,9 +139,7 @@ async def test_bodies_good_and_bad_are_answered_as_fastapi_answers_them(
 async def test_paths_and_queries_good_and_bad_are_answered_as_fastapi_answers_them(
     app: FastAPI, api: Api
 ) -> None:
-    alice = api.actor()
-    client = await api.client(alice)
-    goal = await api.goal(alice, client["id"])
+    alice, client, goal = await _a_clinician_with_a_goal(api)
     for url in (
         f"/v1/goals/{goal['id']}",
         f"/v1/goals/{uuid.uuid4()}",
