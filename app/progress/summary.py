@@ -444,12 +444,25 @@ def habit_strength(
 
     Completions outside `start..end` are ignored. Rounded to HABIT_DECIMALS.
     """
+    return habit_strength_on_days(
+        map(date.toordinal, completion_days),
+        start=start.toordinal(),
+        end=end.toordinal(),
+        times_per_day=times_per_day,
+    )
+
+
+def habit_strength_on_days(
+    completion_days: Iterable[int], *, start: int, end: int, times_per_day: float
+) -> float:
+    """`habit_strength` with each day as its proleptic ordinal (`date.toordinal`): a summary
+    gets its completions' days as numbers (`local_days`), and makes no date of each."""
     if not (math.isfinite(times_per_day) and times_per_day > 0):
         raise ValueError("times_per_day must be a positive number")
-    days = max(0, (end - start).days + 1)
+    days = max(0, end - start + 1)
     per_day: dict[int, int] = {}  # completions on each day, by offset from `start`
     for completed in completion_days:
-        offset = (completed - start).days
+        offset = completed - start
         if 0 <= offset < days:
             per_day[offset] = per_day.get(offset, 0) + 1
     done_on = sorted(per_day)

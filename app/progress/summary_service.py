@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.caller import Caller
 from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
+from app.progress.days import local_days
 from app.progress.figures import GoalFigures, GoalTallies, HabitStep
 from app.progress.repository import ProgressRepository
 from app.progress.summary import (
@@ -25,7 +26,7 @@ from app.progress.summary import (
     Point,
     ProgressSummary,
     StepsSummary,
-    habit_strength,
+    habit_strength_on_days,
     seconds,
     status_from_measurements,
     summarize,
@@ -189,17 +190,17 @@ def _habits(steps: Sequence[HabitStep], *, now: datetime) -> list[HabitStrength]
     for step in steps:
         zone = zoneinfo.ZoneInfo(step.timezone)  # a day is the client's day
         today = now.astimezone(zone).date()
-        days = [datetime.fromtimestamp(at, zone).date() for at in step.completions]
+        days = local_days(zone, step.completions)
         times = int(step.recurrence.get("times", 1))
         frequency = step.recurrence.get("frequency", "daily")
         per_day = times if frequency == "daily" else times / 7
         start = max(step.created_at.astimezone(zone).date(), since.astimezone(zone).date())
+        strength = habit_strength_on_days(
+            days, start=start.toordinal(), end=today.toordinal(), times_per_day=per_day
+        )
         strengths.append(
             HabitStrength(
-                step_id=str(step.step_id),
-                frequency=frequency,
-                times=times,
-                strength=habit_strength(days, start=start, end=today, times_per_day=per_day),
+                step_id=str(step.step_id), frequency=frequency, times=times, strength=strength
             )
         )
     return strengths
