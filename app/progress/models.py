@@ -52,6 +52,9 @@ class ProgressEvent(IdMixin, Base):
             postgresql_include=["org_id", "status", "gas_level"],
             postgresql_where="gas_level IS NOT NULL",
         ),
+        # A goal's recorded events, for the count every summary shows: the count compares
+        # keys, where through the timeline it would unpack each entry's included columns.
+        Index("ix_progress_events_goal_recorded", "goal_id", "org_id", "status"),
         CheckConstraint(_one_of("kind", EVENT_KINDS), name="kind"),
         CheckConstraint(_one_of("source", EVENT_SOURCES), name="source"),
         CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
