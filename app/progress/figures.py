@@ -44,7 +44,7 @@ from app.driver import DriverQuery, Row
 from app.goals.models import Goal, GoalRevision
 from app.goals.repository import client_goal_facts_select, facts_select
 from app.progress.models import ProgressEvent
-from app.progress.summary import Point, points
+from app.progress.summary import Point, Series, points
 from app.steps.models import ActionStep
 
 RECORDED = "recorded"
@@ -82,7 +82,7 @@ class GoalFigures:
     """What a goal's progress summary is made of: its measurements (as `measurements` reads
     them), its tallies, and its live recurring steps in plan order."""
 
-    points: list[Point]
+    points: Series
     tallies: GoalTallies
     habit_steps: list[HabitStep]
 
@@ -90,7 +90,7 @@ class GoalFigures:
     def of(cls, row: Row) -> GoalFigures:
         """From a row of `_with_figures`."""
         return cls(
-            points=points(row["times"], row["values"]) if row["times"] else [],
+            points=Series(row["times"] or [], row["values"] or []),
             tallies=GoalTallies(
                 events=row["events"],
                 steps=row["steps"],

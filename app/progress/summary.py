@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter, mul, sub, truediv
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, overload
 
 from pydantic import BaseModel
 
@@ -136,6 +136,54 @@ def points(times: Iterable[float], values: Iterable[float]) -> list[Point]:
     """Points from parallel columns. `tuple.__new__` builds each in C: `Point(at, value)`
     runs the named tuple's Python `__new__` once per point."""
     return list(map(tuple.__new__, repeat(Point), zip(times, values, strict=True)))
+
+
+class Series(Sequence[Point]):
+    """Points in time order, held as two parallel lists: as the database sends a goal's
+    measurements (its `times` and `values` arrays, see `app.progress.figures`). The fit reads
+    the lists themselves, and a Point is made only of the few a summary looks at one by one
+    (the latest two, a run at target): a summary at a million events fits about 400 points,
+    and making, sorting and unpacking a Point of each cost more than the fit's arithmetic."""
+
+    __slots__ = ("times", "values")
+
+    def __init__(self, times: list[float], values: list[float]) -> None:
+        if len(times) != len(values):
+            raise ValueError("A series needs a value for each time.")
+        self.times = times
+        self.values = values
+
+    @classmethod
+    def of(cls, measurements: Iterable[Point]) -> Series:
+        """Points in any order; those sharing a time keep their order."""
+        ordered = sorted(measurements, key=_AT)
+        return cls(list(map(_AT, ordered)), list(map(_VALUE, ordered)))
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Series: ...
+
+    def __getitem__(self, index: int | slice) -> Point | Series:
+        if isinstance(index, slice):
+            return Series(self.times[index], self.values[index])
+        return Point(self.times[index], self.values[index])
+
+    def between(self, start: float, end: float) -> Series:
+        """The points from `start` to `end`, both included."""
+        first = bisect_left(self.times, start)
+        return self[first : bisect_right(self.times, end, lo=first)]
+
+
+def in_time_order(measurements: Sequence[Point]) -> Series:
+    """`measurements` as a Series: as they are if already one, else sorted."""
+    if isinstance(measurements, Series):
+        return measurements
+    return Series.of(measurements)
 
 
 class Trend(BaseModel):
@@ -282,27 +330,25 @@ _MIN_TREND_SPAN = MIN_TREND_SPAN.total_seconds()
 _MAX_PROJECTION_WEEKS = MAX_PROJECTION.total_seconds() / _WEEK
 
 
-def _recent(points: Sequence[Point], now: datetime) -> list[Point]:
+def _recent(ordered: Series, now: datetime) -> Series:
     """Points inside the trend window, oldest first. Future-dated points are left out."""
-    ordered = sorted(points, key=_AT)
     start = seconds(now - TREND_WINDOW)  # the bound the database is given, rounded alike
-    first = bisect_left(ordered, start, key=_AT)
-    return ordered[first : bisect_right(ordered, seconds(now), lo=first, key=_AT)]
+    return ordered.between(start, seconds(now))
 
 
-def _fit(points: Sequence[Point]) -> _Line | None:
+def _fit(points: Series) -> _Line | None:
     """Ordinary least squares over points in time order (as `_recent` gives them); None for
     fewer than two points or less than MIN_TREND_SPAN between the first and the last.
 
     Hundreds of points per client summary at a million events: the arithmetic runs in `map`
     over C functions, in the order a loop would do it, so no Python code runs per point."""
-    if len(points) < 2:
+    times, ys = points.times, points.values
+    if len(times) < 2:
         return None
-    origin = points[0].at
-    if points[-1].at - origin < _MIN_TREND_SPAN:
+    origin = times[0]
+    if times[-1] - origin < _MIN_TREND_SPAN:
         return None
-    xs = list(map(truediv, map(sub, map(_AT, points), repeat(origin)), repeat(_WEEK)))
-    ys = list(map(_VALUE, points))
+    xs = list(map(truediv, map(sub, times, repeat(origin)), repeat(_WEEK)))
     # Plain sums: with absurd values they overflow to inf/nan instead of raising like fsum.
     mean_x = sum(xs) / len(xs)
     mean_y = sum(ys) / len(ys)
@@ -329,7 +375,7 @@ def _direction(measure: MeasureSpec, slope: float) -> Literal["improving", "wors
 def trend(measure: MeasureSpec, points: Sequence[Point], now: datetime) -> Trend | None:
     """Least-squares slope per week over the TREND_WINDOW before `now`, judged against the
     goal's direction with the flat band from `flat_band`."""
-    return _trend(measure, _fit(_recent(points, now)))
+    return _trend(measure, _fit(_recent(Series.of(points), now)))
 
 
 def _trend(measure: MeasureSpec, line: _Line | None) -> Trend | None:
@@ -364,7 +410,7 @@ def projected_achievement_date(
     """
     if not points:
         return None
-    ordered = sorted(points, key=_AT)
+    ordered = Series.of(points)
     return _projection(measure, ordered, _fit(_recent(ordered, now)), now)
 
 
@@ -571,10 +617,10 @@ def derive_status(
 
 def _fitted(
     measure: MeasureSpec | None, measurements: Sequence[Point], now: datetime
-) -> tuple[list[Point], _Line | None, Trend | None]:
+) -> tuple[Series, _Line | None, Trend | None]:
     """The points in time order, their line over the trend window (one fit serves the trend
     and the projection) and the trend it shows."""
-    ordered = sorted(measurements, key=_AT)
+    ordered = in_time_order(measurements)
     line = _fit(_recent(ordered, now))
     return ordered, line, _trend(measure, line) if measure is not None else None
 

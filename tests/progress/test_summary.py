@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -19,6 +20,7 @@ from app.progress.summary import (
     MeasureSpec,
     Point,
     ProgressSummary,
+    Series,
     StepsSummary,
     Trend,
     _fit,
@@ -67,7 +69,9 @@ def weekly(values: list[float], *, last: date) -> list[Point]:
     return [point(at(last - timedelta(weeks=n - 1 - i)), v) for i, v in enumerate(values)]
 
 
-def run(measure: MeasureSpec | None, points: list[Point], **overrides: object) -> ProgressSummary:
+def run(
+    measure: MeasureSpec | None, points: Sequence[Point], **overrides: object
+) -> ProgressSummary:
     args: dict[str, object] = {
         "measure": measure,
         "start_date": date(2026, 9, 1),
@@ -663,9 +667,9 @@ def _loop_fit(points: list[Point]) -> tuple[float, float, float] | None:
 def test_the_fit_equals_the_textbook_loop_to_the_last_bit(
     data: st.DataObject, now: datetime
 ) -> None:
-    points = _recent(data.draw(recent_points(now, st.one_of(BOUNDED, FINITE))), now)
+    points = _recent(Series.of(data.draw(recent_points(now, st.one_of(BOUNDED, FINITE)))), now)
     line = _fit(points)
-    expected = _loop_fit(points)
+    expected = _loop_fit(list(points))
     assert (line is None) == (expected is None)
     if line is not None and expected is not None:
         assert (line.mean_x, line.mean_y, line.slope) == expected
@@ -680,5 +684,28 @@ def test_the_trend_window_includes_both_ends_and_sorts_what_it_keeps(micros: int
         point(start - timedelta(microseconds=1), 9),
         point(now + timedelta(microseconds=1), 9),
     ]
-    assert _recent([*outside, *inside], now) == sorted(inside, key=lambda p: p.at)
-    assert _recent([], now) == []
+    kept = _recent(Series.of([*outside, *inside]), now)
+    assert list(kept) == sorted(inside, key=lambda p: p.at)
+    assert list(_recent(Series.of([]), now)) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), now=MOMENTS, start=st.one_of(st.none(), DAYS), end=DAYS)
+def test_a_series_in_time_order_summarizes_as_its_points_do(
+    data: st.DataObject, now: datetime, start: date | None, end: date
+) -> None:
+    """A summary reads the database's arrays as a Series, trusted to be in time order (the
+    query sorts them); the same points as a list, sorted by `summarize`, give the same."""
+    measure = data.draw(st.one_of(st.none(), measures(BOUNDED)))
+    points = data.draw(recent_points(now, BOUNDED))
+    dates = {"start_date": start, "target_date": end, "now": now}
+    ordered = sorted(points, key=lambda p: p.at)
+    series = Series([p.at for p in ordered], [p.value for p in ordered])
+    assert run(measure, series, **dates) == run(measure, points, **dates)
+    assert list(series) == ordered
+    assert list(series[1:3]) == ordered[1:3]
+
+
+def test_a_series_needs_a_value_for_each_time() -> None:
+    with pytest.raises(ValueError, match="a value for each time"):
+        Series([1.0, 2.0], [3.0])
