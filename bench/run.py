@@ -1,10 +1,12 @@
 """`make bench`: seed, serve, load, compare with the raw ceiling, print, and clean up.
 
-Runs the service (2 uvicorn workers) and a raw Starlette + asyncpg app on the same tables, and
-drives each endpoint in turn with wrk (32 connections) against 127.0.0.1 only, a raw baseline
-just before the endpoint compared with it. Everything it starts, it stops. Figures depend on
-the machine: read the ratios more than the numbers, and on a shared machine take the median
-of a few rounds (`--rounds 3`).
+Seeds two data sets (10,000 and 1,000,000 events), and serves each with the service (2 uvicorn
+workers) and a raw Starlette + asyncpg app on the same tables, all at once. Drives each
+endpoint in turn with wrk (32 connections) against 127.0.0.1 only: on the small data set, then
+at once on the large one, a raw baseline just before the endpoint compared with it, so that
+every ratio compares runs seconds apart. Everything it starts, it stops. Figures depend on the
+machine: read the ratios more than the numbers, and on a shared machine take the median of a
+few rounds (`--rounds 3`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -41,7 +44,7 @@ from app.auth.tokens import VerifiedTokens, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.driver import DriverQuery  # noqa: E402
 from app.goals.lifecycle import OPEN_STATUSES  # noqa: E402
-from bench.seed import ORG, seed  # noqa: E402
+from bench.seed import ORG, Seeded, seed  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
 SERVICE_PORT, RAW_PORT = 8601, 8602
@@ -239,28 +242,26 @@ async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, st
         await connection.close()
 
 
-def run_dataset(
-    server: str, events: int, args: argparse.Namespace, workdir: Path
-) -> dict[str, Result]:
+@dataclass
+class DataSet:
+    """A seeded database, served by the service and the raw app (`ports`) while measured."""
+
+    events: int
+    url: str
+    files: dict[str, Path]
+    seeded: Seeded
+    service_port: int
+    raw_port: int
+
+
+def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path, n: int) -> DataSet:
     print(
-        f"\n== data set: {args.clients} clients, {args.clients * args.goals} goals, "
-        f"{events:,} events"
+        f"== data set: {args.clients} clients, {args.clients * args.goals} goals, {events:,} events"
     )
-    database = f"tg_bench_{events}"
-    url = asyncio.run(fresh_database(server, database))
-    try:
-        return measure(url, events, args, workdir)
-    finally:
-        if not args.keep:  # a million events take about a gigabyte
-            asyncio.run(drop_database(server, database))
-
-
-def measure(url: str, events: int, args: argparse.Namespace, workdir: Path) -> dict[str, Result]:
-    env = {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
-           "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
-           "LOG_LEVEL": "WARNING", "APP_ENV": "production"}  # fmt: skip
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT,
-                   env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
+    url = asyncio.run(fresh_database(server, f"tg_bench_{events}"))
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)  # fmt: skip
     started = time.monotonic()
     seeded = asyncio.run(seed(plain(url), clients=args.clients, goals_per_client=args.goals,
                               events=events))  # fmt: skip
@@ -268,37 +269,74 @@ def measure(url: str, events: int, args: argparse.Namespace, workdir: Path) -> d
     files = {"goals": workdir / f"goals-{events}.txt", "clients": workdir / f"clients-{events}.txt"}
     files["goals"].write_text("\n".join(map(str, seeded.goal_ids)))
     files["clients"].write_text("\n".join(map(str, seeded.client_ids)))
-    settings = Settings(jwt_secret=SECRET, database_url=url)
+    return DataSet(events, url, files, seeded, SERVICE_PORT + 10 * n, RAW_PORT + 10 * n)
+
+
+def service_env(url: str) -> dict[str, str]:
+    pool = os.environ.get("BENCH_POOL_SIZE", "16")
+    return {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
+            "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
+            "LOG_LEVEL": "WARNING", "APP_ENV": "production", "DB_POOL_SIZE": pool}  # fmt: skip
+
+
+def raw_app(data: DataSet) -> AbstractContextManager[psutil.Process]:
+    command = uvicorn("bench.raw_app:app", data.raw_port)
+    ready = "/raw/goals/00000000-0000-0000-0000-000000000000"
+    return serve(command, {"RAW_DATABASE_DSN": plain(data.url)}, data.raw_port, ready)
+
+
+def measure(
+    datasets: list[DataSet], args: argparse.Namespace, workdir: Path
+) -> dict[int, dict[str, Result]]:
+    """Each endpoint is run on each data set back to back: a comparison between data sets,
+    like a ratio to the raw baseline, is then made of runs seconds apart, not minutes apart,
+    between which a shared machine's neighbours may have slowed it by half (seen here: the raw
+    GET baseline moved from 2,300 to 3,500 req/s between two runs of the same code).
+
+    The service serves every data set for the whole run; the raw app serves one at a time,
+    for its own runs only. PostgreSQL's 100 connections hold the two services' pools (16 a
+    worker, `BENCH_POOL_SIZE`: a worker has at most 16 of wrk's 32 connections in a balanced
+    run) and one raw app's (10 a worker), not two of each."""
     # Many callers, as a practice has: what is kept per caller (verified tokens, rate-limit
     # counters) must cost no more with a thousand of them than with one.
+    settings = Settings(jwt_secret=SECRET, database_url=datasets[0].url)
     tokens = workdir / "tokens.txt"
     tokens.write_text("\n".join(
         mint_token(settings, role=Role.ADMIN, org=ORG, subject=f"bench-{n}")
         for n in range(args.callers)
     ))  # fmt: skip
     load = {"seconds": args.seconds, "connections": args.connections}
-    runs: dict[str, list[Result]] = {name: [] for name, *_ in (*RAW, *ENDPOINTS)}
-    raw_env = {"RAW_DATABASE_DSN": plain(url)}
-    raw_ready = "/raw/goals/00000000-0000-0000-0000-000000000000"
-    with (
-        serve(uvicorn("bench.raw_app:app", RAW_PORT), raw_env, RAW_PORT, raw_ready),
-        serve(uvicorn("app.main:app", SERVICE_PORT), env, SERVICE_PORT, "/readyz") as master,
-    ):
+    runs = {d.events: {name: [] for name, *_ in (*RAW, *ENDPOINTS)} for d in datasets}
+    masters = {}
+    with ExitStack() as stack:
+        for d in datasets:
+            app = uvicorn("app.main:app", d.service_port)
+            masters[d.events] = stack.enter_context(
+                serve(app, service_env(d.url), d.service_port, "/readyz")
+            )
         for part in (READS, WRITES):
             for name, method, path, kind, body in part * args.rounds:
-                raw = name in BASELINE_FOR.values()
-                runs[name].append(wrk(
-                    name, method, path, files[kind], body, port=RAW_PORT if raw else SERVICE_PORT,
-                    tokens=None if raw else tokens, **load,
-                ))  # fmt: skip
-        workers = master.children(recursive=True)
-        rss = max((w.memory_info().rss for w in workers), default=0) / 2**20
-        print(f"   largest worker RSS after the run: {rss:.0f} MB")
-    for name, plan in asyncio.run(
-        explain(url, str(seeded.client_ids[0]), [str(g) for g in seeded.goal_ids[: args.goals]])
-    ).items():
-        print(f"   EXPLAIN {name}:\n{plan}")
-    return {name: median_of(results) for name, results in runs.items()}
+                for d in datasets:
+                    run = partial(wrk, name, method, path, d.files[kind], body, **load)
+                    if name in BASELINE_FOR.values():
+                        with raw_app(d):
+                            runs[d.events][name].append(run(port=d.raw_port, tokens=None))
+                    else:
+                        runs[d.events][name].append(run(port=d.service_port, tokens=tokens))
+        for d in datasets:
+            workers = masters[d.events].children(recursive=True)
+            rss = max((w.memory_info().rss for w in workers), default=0) / 2**20
+            print(f"   {d.events:,} events: largest worker RSS after the run: {rss:.0f} MB")
+    for d in datasets:
+        seeded = d.seeded
+        goal_ids = [str(g) for g in seeded.goal_ids[: args.goals]]
+        print(f"\n== plans at {d.events:,} events")
+        for name, plan in asyncio.run(explain(d.url, str(seeded.client_ids[0]), goal_ids)).items():
+            print(f"   EXPLAIN {name}:\n{plan}")
+    return {
+        events: {name: median_of(results) for name, results in by_name.items()}
+        for events, by_name in runs.items()
+    }
 
 
 def median_of(results: list[Result]) -> Result:
@@ -349,11 +387,17 @@ def main() -> None:
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
     sizes = [n for n in (args.compare_events, args.events) if n]
-    by_size = {}
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as folder:
-        for events in sizes:
-            by_size[events] = run_dataset(server, events, args, Path(folder))
-            report(by_size[events])
+        try:
+            datasets = [prepare(server, n, args, Path(folder), i) for i, n in enumerate(sizes)]
+            by_size = measure(datasets, args, Path(folder))
+        finally:
+            if not args.keep:  # a million events take about a gigabyte
+                for events in sizes:
+                    asyncio.run(drop_database(server, f"tg_bench_{events}"))
+    for events, results in by_size.items():
+        print(f"\n== {events:,} events")
+        report(results)
     if len(by_size) == 2:
         small, large = (by_size[n] for n in sizes)
         print(f"\n== latency at {sizes[1]:,} events vs {sizes[0]:,} (target: within 1.5x)")
