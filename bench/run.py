@@ -1,12 +1,12 @@
 """`make bench`: seed, serve, load, compare with the raw ceiling, print, and clean up.
 
-Seeds two data sets (10,000 and 1,000,000 events), and serves each with the service (2 uvicorn
-workers) and a raw Starlette + asyncpg app on the same tables, all at once. Drives each
-endpoint in turn with wrk (32 connections) against 127.0.0.1 only: on the small data set, then
-at once on the large one, a raw baseline just before the endpoint compared with it, so that
-every ratio compares runs seconds apart. Everything it starts, it stops. Figures depend on the
-machine: read the ratios more than the numbers, and on a shared machine take the median of a
-few rounds (`--rounds 3`).
+Seeds two data sets (10,000 and 1,000,000 events), serves each with the service (2 uvicorn
+workers) for the whole run, and a raw Starlette + asyncpg app on the same tables for its own
+runs. Drives each endpoint in turn with wrk (32 connections) against 127.0.0.1 only: on the
+small data set, then at once on the large one, a raw baseline just before the endpoint
+compared with it, so that every ratio compares runs seconds apart. Everything it starts, it
+stops. Figures depend on the machine: read the ratios more than the numbers, and on a shared
+machine take the median of a few rounds (`--rounds 3`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ from bench.seed import ORG, Seeded, seed  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
 SERVICE_PORT, RAW_PORT = 8601, 8602
+WORKERS = 2  # uvicorn's, for the service and the raw app alike
+RAW_POOL = 10  # bench/raw_app.py's pool, a worker
 WARM_UP_SECONDS = 2
 ENDPOINTS = [
     ("GET /v1/goals/{id}", "GET", "/v1/goals/{id}", "goals", None),
@@ -62,9 +64,8 @@ RAW = [
     ("raw POST event", "POST", "/raw/goals/{id}/progress-events", "goals", '{"value": 3}'),
 ]
 BASELINE_FOR = {"GET /v1/goals/{id}": "raw GET goal", "POST …/progress-events": "raw POST event"}
-# Both apps are up at once, and each raw baseline runs just before the endpoint compared with
-# it: on a shared machine, what drifts over a run (other tenants, caches, the disk) weighs on
-# both sides of a ratio alike. The idle app costs nothing meanwhile.
+# Each raw baseline runs just before the endpoint compared with it: on a shared machine, what
+# drifts over a run (other tenants, caches, the disk) weighs on both sides of a ratio alike.
 SCHEDULE = [RAW[0], *ENDPOINTS[:4], RAW[1], ENDPOINTS[4]]
 # Every round of reads sees the data set as seeded: each POST run adds its events (thousands;
 # as many again as the 10,000-event set holds), on pages VACUUM has not seen yet. So the reads
@@ -169,7 +170,7 @@ def positive(text: str) -> int:
 
 def uvicorn(app: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "2", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+            "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"]  # fmt: skip
 
 
 def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port: int,
@@ -272,11 +273,32 @@ def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path, n
     return DataSet(events, url, files, seeded, SERVICE_PORT + 10 * n, RAW_PORT + 10 * n)
 
 
-def service_env(url: str) -> dict[str, str]:
-    pool = os.environ.get("BENCH_POOL_SIZE", "16")
+def pool_size(connections: int) -> int:
+    """A service worker's pool: its share of wrk's connections (`BENCH_POOL_SIZE` to set)."""
+    return int(os.environ.get("BENCH_POOL_SIZE", -(-connections // WORKERS)))
+
+
+async def check_connections(server: str, services: int, pool: int) -> None:
+    """Refuse to start when the services' pools and a raw app's would not fit in PostgreSQL's
+    connections: requests would fail in the middle of the run instead."""
+    connection = await asyncpg.connect(plain(server))
+    try:
+        allowed = int(await connection.fetchval("SHOW max_connections"))
+        reserved = int(await connection.fetchval("SHOW superuser_reserved_connections"))
+    finally:
+        await connection.close()
+    needed = WORKERS * (services * pool + RAW_POOL) + 2  # the bench's own, and a spare
+    if needed > allowed - reserved:
+        raise SystemExit(
+            f"{needed} connections needed, PostgreSQL allows {allowed - reserved}: "
+            "set BENCH_POOL_SIZE lower, or raise max_connections"
+        )
+
+
+def service_env(url: str, pool: int) -> dict[str, str]:
     return {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
             "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
-            "LOG_LEVEL": "WARNING", "APP_ENV": "production", "DB_POOL_SIZE": pool}  # fmt: skip
+            "LOG_LEVEL": "WARNING", "APP_ENV": "production", "DB_POOL_SIZE": str(pool)}  # fmt: skip
 
 
 def raw_app(data: DataSet) -> AbstractContextManager[psutil.Process]:
@@ -294,9 +316,9 @@ def measure(
     GET baseline moved from 2,300 to 3,500 req/s between two runs of the same code).
 
     The service serves every data set for the whole run; the raw app serves one at a time,
-    for its own runs only. PostgreSQL's 100 connections hold the two services' pools (16 a
-    worker, `BENCH_POOL_SIZE`: a worker has at most 16 of wrk's 32 connections in a balanced
-    run) and one raw app's (10 a worker), not two of each."""
+    for its own runs only. PostgreSQL's 100 connections then hold the two services' pools
+    (`pool_size`: 16 a worker for wrk's 32 connections; the service's default is 20) and one
+    raw app's (10 a worker), not two of each (`check_connections`)."""
     # Many callers, as a practice has: what is kept per caller (verified tokens, rate-limit
     # counters) must cost no more with a thousand of them than with one.
     settings = Settings(jwt_secret=SECRET, database_url=datasets[0].url)
@@ -306,13 +328,16 @@ def measure(
         for n in range(args.callers)
     ))  # fmt: skip
     load = {"seconds": args.seconds, "connections": args.connections}
-    runs = {d.events: {name: [] for name, *_ in (*RAW, *ENDPOINTS)} for d in datasets}
-    masters = {}
+    runs: dict[int, dict[str, list[Result]]] = {
+        d.events: {name: [] for name, *_ in (*RAW, *ENDPOINTS)} for d in datasets
+    }
+    masters: dict[int, psutil.Process] = {}
+    pool = pool_size(args.connections)
     with ExitStack() as stack:
         for d in datasets:
             app = uvicorn("app.main:app", d.service_port)
             masters[d.events] = stack.enter_context(
-                serve(app, service_env(d.url), d.service_port, "/readyz")
+                serve(app, service_env(d.url, pool), d.service_port, "/readyz")
             )
         for part in (READS, WRITES):
             for name, method, path, kind, body in part * args.rounds:
@@ -387,6 +412,9 @@ def main() -> None:
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
     sizes = [n for n in (args.compare_events, args.events) if n]
+    if not sizes or len(set(sizes)) < len(sizes):
+        parser.error("--events and --compare-events must differ, and one be more than 0")
+    asyncio.run(check_connections(server, len(sizes), pool_size(args.connections)))
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as folder:
         try:
             datasets = [prepare(server, n, args, Path(folder), i) for i, n in enumerate(sizes)]
