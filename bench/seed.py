@@ -18,7 +18,8 @@ import asyncpg
 import uuid_utils.compat
 
 from app.progress.figures import MEASUREMENTS_QUERY
-from app.progress.summary import TREND_WINDOW, MeasureSpec, Point, status_from_measurements
+from app.progress.points import Point
+from app.progress.summary import TREND_WINDOW, MeasureSpec, status_from_measurements
 
 ORG = "bench"
 GAS = {"-2": "none", "-1": "some", "0": "expected", "1": "more", "2": "much more"}

@@ -1,7 +1,7 @@
 """Which day of a client's calendar a moment falls on, for hundreds of moments a summary.
 
 A client summary at a million events reads about 150 habit completions, each a POSIX time
-(see `app.progress.summary.Point`). `datetime.fromtimestamp(at, zone).date()` costs about
+(see `app.progress.points.Point`). `datetime.fromtimestamp(at, zone).date()` costs about
 half a microsecond each; a zone's UTC offset changes only a few times a year, so it is looked
 up once per UTC day and zone, and a moment's day is then a dictionary read and arithmetic
 (about a fifth less for 150 completions: small, but paid by every habit in every summary).
@@ -32,7 +32,9 @@ def _offset_all_day(zone: ZoneInfo, utc_day: int) -> int | None:
 
 
 def local_days(zone: ZoneInfo, moments: Iterable[float]) -> list[int]:
-    """Each POSIX time's date in `zone`, as its proleptic ordinal (`date.toordinal`)."""
+    """Each POSIX time's date in `zone`, as its proleptic ordinal (`date.toordinal`). Times
+    are whole microseconds, as the database stores them: `fromtimestamp` rounds a finer one
+    to the microsecond, which may carry it into the next day, where this does not."""
     offsets = _OFFSETS.setdefault(zone, {})
     if len(offsets) > _KEPT_DAYS:
         offsets.clear()

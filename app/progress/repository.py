@@ -31,7 +31,7 @@ from app.progress.figures import (
     points_by_goal,
 )
 from app.progress.models import ProgressEvent
-from app.progress.summary import Measured, Point
+from app.progress.points import Measured, Point
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,16 +15,16 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
-import uuid
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import repeat
-from operator import itemgetter, mul, sub, truediv
-from typing import Literal, NamedTuple, overload
+from operator import mul, sub, truediv
+from typing import Literal
 
 from pydantic import BaseModel
+
+from app.progress.points import Point, Series, in_time_order, moment, seconds
 
 # --- Constants -------------------------------------------------------------------------------
 
@@ -81,109 +81,6 @@ class MeasureSpec:
     target: float
     scale_min: float | None = None
     scale_max: float | None = None
-
-
-class Point(NamedTuple):
-    """One recorded (non-retracted) measurement. A tuple: hundreds are made per summary at a
-    million events, and a frozen dataclass costs half as much again to build.
-
-    Its time is POSIX seconds, not a datetime: asyncpg makes a datetime of each timestamp in
-    about 0.6 µs, nearly all a summary of 500 points spent decoding them, and the fit would
-    only turn them into numbers again. A float holds every microsecond exactly and in order
-    until the year 2242 (below 2**33 seconds its step is under a microsecond), and PostgreSQL
-    (`date_part('epoch', …)`) and Python (`seconds`) round the same microseconds to the same
-    float: both divide the exact count of microseconds by 10**6, correctly rounded."""
-
-    at: float  # POSIX seconds (UTC)
-    value: float
-
-
-def seconds(at: datetime) -> float:
-    """A timezone-aware datetime as a Point's time."""
-    return at.timestamp()
-
-
-def moment(at: float) -> datetime:
-    """A Point's time as a timezone-aware UTC datetime, to the microsecond it was stored to."""
-    return datetime.fromtimestamp(at, UTC)
-
-
-_AT = itemgetter(0)  # a Point's `at`, as a sort key without a Python call per point
-_VALUE = itemgetter(1)
-
-
-# A recorded measurement as the database orders them: by time (POSIX seconds), then id.
-Measured = tuple[float, uuid.UUID, float]
-
-
-def with_measurement(
-    measured: Sequence[Measured], new: Measured, *, since: datetime
-) -> list[Point]:
-    """The points the measurements query would read once `new` is recorded too, from what it
-    read before: every point since `since`, and the latest two whenever they were. The latest
-    two of all are among what it read (those before `since` are read for being them), so the
-    latest two after `new` are the latest two of what it read and `new`. Ties in time are
-    ordered by id, as the query orders them."""
-    merged = sorted([*measured, new])
-    latest = merged[-2:]
-    start = seconds(since)
-    return [
-        Point(at, value) for at, id_, value in merged if at >= start or (at, id_, value) in latest
-    ]
-
-
-def points(times: Iterable[float], values: Iterable[float]) -> list[Point]:
-    """Points from parallel columns. `tuple.__new__` builds each in C: `Point(at, value)`
-    runs the named tuple's Python `__new__` once per point."""
-    return list(map(tuple.__new__, repeat(Point), zip(times, values, strict=True)))
-
-
-class Series(Sequence[Point]):
-    """Points in time order, held as two parallel lists: as the database sends a goal's
-    measurements (its `times` and `values` arrays, see `app.progress.figures`). The fit reads
-    the lists themselves, and a Point is made only of the few a summary looks at one by one
-    (the latest two, a run at target): a summary at a million events fits about 400 points,
-    and making, sorting and unpacking a Point of each cost more than the fit's arithmetic."""
-
-    __slots__ = ("times", "values")
-
-    def __init__(self, times: list[float], values: list[float]) -> None:
-        if len(times) != len(values):
-            raise ValueError("A series needs a value for each time.")
-        self.times = times
-        self.values = values
-
-    @classmethod
-    def of(cls, measurements: Iterable[Point]) -> Series:
-        """Points in any order; those sharing a time keep their order."""
-        ordered = sorted(measurements, key=_AT)
-        return cls(list(map(_AT, ordered)), list(map(_VALUE, ordered)))
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-    @overload
-    def __getitem__(self, index: int) -> Point: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Series: ...
-
-    def __getitem__(self, index: int | slice) -> Point | Series:
-        if isinstance(index, slice):
-            return Series(self.times[index], self.values[index])
-        return Point(self.times[index], self.values[index])
-
-    def between(self, start: float, end: float) -> Series:
-        """The points from `start` to `end`, both included."""
-        first = bisect_left(self.times, start)
-        return self[first : bisect_right(self.times, end, lo=first)]
-
-
-def in_time_order(measurements: Sequence[Point]) -> Series:
-    """`measurements` as a Series: as they are if already one, else sorted."""
-    if isinstance(measurements, Series):
-        return measurements
-    return Series.of(measurements)
 
 
 class Trend(BaseModel):
@@ -375,7 +272,7 @@ def _direction(measure: MeasureSpec, slope: float) -> Literal["improving", "wors
 def trend(measure: MeasureSpec, points: Sequence[Point], now: datetime) -> Trend | None:
     """Least-squares slope per week over the TREND_WINDOW before `now`, judged against the
     goal's direction with the flat band from `flat_band`."""
-    return _trend(measure, _fit(_recent(Series.of(points), now)))
+    return _trend(measure, _fit(_recent(in_time_order(points), now)))
 
 
 def _trend(measure: MeasureSpec, line: _Line | None) -> Trend | None:
@@ -410,7 +307,7 @@ def projected_achievement_date(
     """
     if not points:
         return None
-    ordered = Series.of(points)
+    ordered = in_time_order(points)
     return _projection(measure, ordered, _fit(_recent(ordered, now)), now)
 
 
@@ -670,7 +567,8 @@ def summarize(
     """Everything a progress summary shows for one goal.
 
     `measurements` are the recorded ones in the TREND_WINDOW before `now` plus at least the
-    latest two, in any order. Points sharing a timestamp keep their input order. A
+    latest two: in any order as Points (those sharing a timestamp keep their input order), or
+    a Series, which is in time order already (see `in_time_order`). A
     clinician's `explicit_status` wins over the derived one. The goal's own GAS T-score uses
     `gas_weight`; a non-positive weight leaves the goal out of GAS (None).
     """

@@ -17,20 +17,17 @@ from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.days import local_days
 from app.progress.figures import GoalFigures, GoalTallies, HabitStep
+from app.progress.points import Measured, Point, seconds, with_measurement
 from app.progress.repository import ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
     HabitStrength,
-    Measured,
     MeasureSpec,
-    Point,
     ProgressSummary,
     StepsSummary,
     habit_strength_on_days,
-    seconds,
     status_from_measurements,
     summarize,
-    with_measurement,
 )
 
 # Habit strength looks back this far; older completions have decayed to nothing anyway.

@@ -39,5 +39,5 @@ def test_every_quarter_hour_of_three_years(name: str) -> None:
     zone = zoneinfo.ZoneInfo(name)
     start = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
     quarters = [start + 900 * n for n in range(3 * 366 * 96)]
-    moments = [at + nudge for at in quarters for nudge in (-1, -1e-6, 0)]
+    moments = [at + nudge for at in quarters for nudge in (-1, -1e-6, 0, 1e-6, 1)]
     assert local_days(zone, moments) == plainly(zone, moments)

@@ -30,8 +30,14 @@ VALUES = {
     "since": NOW,
     "habits_since": NOW,
 }
-TIME_ORDER = ["progress_events.occurred_at", "progress_events.id"]
+SORTS = {"Sort", "Incremental Sort"}  # either keeps the order for the aggregate above it
 PLAN_ORDER = ['action_steps."position"', "action_steps.id"]
+
+
+def literal(value: object) -> str:
+    """A value as an SQL literal of unknown type: the prepared statement types it."""
+    text = "{" + ",".join(map(str, value)) + "}" if isinstance(value, list) else str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
 def statements() -> Iterator[tuple[str, DriverQuery, int]]:
@@ -57,7 +63,7 @@ def sorted_aggregates(node: dict[str, Any]) -> Iterator[tuple[list[str], dict[st
 
 def sort_key(node: dict[str, Any]) -> list[str]:
     """The sort key of the node an aggregate reads, if that node is a sort ([] if not)."""
-    if node["Node Type"] != "Sort":
+    if node["Node Type"] not in SORTS:
         return []
     return [key.removesuffix("_1") for key in node["Sort Key"]]
 
@@ -69,8 +75,16 @@ async def test_each_array_reads_its_sort_directly(
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    explained = "EXPLAIN (FORMAT JSON, VERBOSE) " + query.sql
-    found = await driver.fetchval(explained, *query.arguments(VALUES))
+    # Planned as the service's connections plan it (`DB_PLAN_CACHE_MODE`): the generic plan
+    # of the prepared statement, not one made for these values.
+    await driver.execute("SET plan_cache_mode = force_generic_plan")
+    await driver.execute(f"PREPARE planned AS {query.sql}")
+    given = ", ".join(map(literal, query.arguments(VALUES)))  # EXECUTE takes no parameters
+    try:
+        found = await driver.fetchval(f"EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE planned({given})")
+    finally:
+        await driver.execute("DEALLOCATE planned")
+        await driver.execute("RESET plan_cache_mode")
     plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
 
     ordered = [

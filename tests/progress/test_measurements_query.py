@@ -14,8 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth.caller import Caller, Role
+from app.progress.points import moment, seconds, with_measurement
 from app.progress.repository import ProgressRepository
-from app.progress.summary import TREND_WINDOW, moment, seconds, with_measurement
+from app.progress.summary import TREND_WINDOW
 from tests.api import Actor, Api
 
 NOW = datetime.now(UTC)

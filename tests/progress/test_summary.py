@@ -12,15 +12,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.goals.vocabulary import ACHIEVEMENT_STATUSES
+from app.progress.points import Point, Series, seconds
 from app.progress.summary import (
     HABIT_DECIMALS,
     HABIT_HALF_LIFE_DAYS,
     HABIT_WEEK_DAYS,
     TREND_WINDOW,
     MeasureSpec,
-    Point,
     ProgressSummary,
-    Series,
     StepsSummary,
     Trend,
     _fit,
@@ -30,7 +29,6 @@ from app.progress.summary import (
     habit_strength,
     percent_complete,
     projected_achievement_date,
-    seconds,
     status_from_measurements,
     summarize,
     trend,
