@@ -23,7 +23,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import CALLERS_HELP, ENDPOINTS, SECRET, callers, fresh_database, plain  # noqa: E402
+from bench.run import (  # noqa: E402
+    CALLERS_HELP,
+    ENDPOINTS,
+    SECRET,
+    callers,
+    fresh_database,
+    plain,
+    service_env,
+)  # fmt: skip
 from bench.seed import ORG, Seeded, seed  # noqa: E402
 
 Message = dict[str, Any]
@@ -83,9 +91,7 @@ async def measure(args: argparse.Namespace) -> None:
         "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
     url, seeded = await prepare(server, args)
-    os.environ.update(DATABASE_URL=url, JWT_SECRET=SECRET, API_KEY_PEPPER=SECRET,
-                      RATE_LIMIT="100000000/minute", LIST_BUDGET="1000000000/hour",
-                      LOG_LEVEL="WARNING", APP_ENV="production")  # fmt: skip
+    os.environ.update(service_env(url))
     from app.auth.caller import Role
     from app.auth.tokens import mint_token
     from app.config import Settings

@@ -4,9 +4,9 @@ Seeds two data sets (10,000 and 1,000,000 events). For each endpoint in turn, se
 data set with the service (2 uvicorn workers), drives it with wrk (32 connections) against
 127.0.0.1 only, then does the same at once on the large one; a raw Starlette + asyncpg app on
 the same tables gives each baseline just before the endpoint compared with it. So every ratio
-compares runs seconds apart. Everything it starts, it
-stops. Figures depend on the machine: read the ratios more than the numbers, and on a shared
-machine take the median of a few rounds (`--rounds 3`).
+compares runs seconds apart. Everything it starts, it stops. Figures depend on the machine:
+read the ratios more than the numbers, and on a shared machine take the median of a few
+rounds (`--rounds 3`).
 """
 
 from __future__ import annotations
@@ -244,17 +244,15 @@ async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, st
 
 @dataclass
 class DataSet:
-    """A seeded database, served by the service and the raw app (`ports`) while measured."""
+    """A seeded database, and the files of its goal and client ids that wrk picks from."""
 
     events: int
     url: str
     files: dict[str, Path]
     seeded: Seeded
-    service_port: int
-    raw_port: int
 
 
-def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path, n: int) -> DataSet:
+def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path) -> DataSet:
     print(
         f"== data set: {args.clients} clients, {args.clients * args.goals} goals, {events:,} events"
     )
@@ -269,15 +267,19 @@ def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path, n
     files = {"goals": workdir / f"goals-{events}.txt", "clients": workdir / f"clients-{events}.txt"}
     files["goals"].write_text("\n".join(map(str, seeded.goal_ids)))
     files["clients"].write_text("\n".join(map(str, seeded.client_ids)))
-    return DataSet(events, url, files, seeded, SERVICE_PORT + 10 * n, RAW_PORT + 10 * n)
+    return DataSet(events, url, files, seeded)
+
+
+def service_env(url: str) -> dict[str, str]:
+    """The service's settings for a bench on `url` (limits out of the way of the load)."""
+    return {"DATABASE_URL": url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
+            "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
+            "LOG_LEVEL": "WARNING", "APP_ENV": "production"}  # fmt: skip
 
 
 def service(data: DataSet) -> AbstractContextManager[psutil.Process]:
-    env = {"DATABASE_URL": data.url, "JWT_SECRET": SECRET, "API_KEY_PEPPER": SECRET,
-           "RATE_LIMIT": "100000000/minute", "LIST_BUDGET": "1000000000/hour",
-           "LOG_LEVEL": "WARNING", "APP_ENV": "production"}  # fmt: skip
-    command = uvicorn("app.main:app", data.service_port)
-    return serve(command, env, data.service_port, "/readyz")
+    command = uvicorn("app.main:app", SERVICE_PORT)
+    return serve(command, service_env(data.url), SERVICE_PORT, "/readyz")
 
 
 def largest_worker_rss(master: psutil.Process) -> float:
@@ -287,9 +289,9 @@ def largest_worker_rss(master: psutil.Process) -> float:
 
 
 def raw_app(data: DataSet) -> AbstractContextManager[psutil.Process]:
-    command = uvicorn("bench.raw_app:app", data.raw_port)
+    command = uvicorn("bench.raw_app:app", RAW_PORT)
     ready = "/raw/goals/00000000-0000-0000-0000-000000000000"
-    return serve(command, {"RAW_DATABASE_DSN": plain(data.url)}, data.raw_port, ready)
+    return serve(command, {"RAW_DATABASE_DSN": plain(data.url)}, RAW_PORT, ready)
 
 
 def measure(
@@ -324,10 +326,10 @@ def measure(
                 run = partial(wrk, name, method, path, d.files[kind], body, **load)
                 if name in BASELINE_FOR.values():
                     with raw_app(d):
-                        runs[d.events][name].append(run(port=d.raw_port, tokens=None))
+                        runs[d.events][name].append(run(port=RAW_PORT, tokens=None))
                     continue
                 with service(d) as master:
-                    runs[d.events][name].append(run(port=d.service_port, tokens=tokens))
+                    runs[d.events][name].append(run(port=SERVICE_PORT, tokens=tokens))
                     rss[d.events] = max(rss[d.events], largest_worker_rss(master))
     for events, largest in rss.items():
         print(f"   {events:,} events: largest worker RSS after an endpoint's run: {largest:.0f} MB")
@@ -395,7 +397,7 @@ def main() -> None:
         parser.error("--events and --compare-events must differ, and one be more than 0")
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as folder:
         try:
-            datasets = [prepare(server, n, args, Path(folder), i) for i, n in enumerate(sizes)]
+            datasets = [prepare(server, n, args, Path(folder)) for n in sizes]
             by_size = measure(datasets, args, Path(folder))
         finally:
             if not args.keep:  # a million events take about a gigabyte

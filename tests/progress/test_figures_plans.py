@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.auth.caller import Role
 from app.driver import DriverQuery
 from app.progress import figures
+from bench.run import literal
 
 NOW = datetime.now(UTC)
 VALUES = {
@@ -32,12 +33,6 @@ VALUES = {
 }
 SORTS = {"Sort", "Incremental Sort"}  # either keeps the order for the aggregate above it
 PLAN_ORDER = ['action_steps."position"', "action_steps.id"]
-
-
-def literal(value: object) -> str:
-    """A value as an SQL literal of unknown type: the prepared statement types it."""
-    text = "{" + ",".join(map(str, value)) + "}" if isinstance(value, list) else str(value)
-    return "'" + text.replace("'", "''") + "'"
 
 
 def statements() -> Iterator[tuple[str, DriverQuery, int]]:
