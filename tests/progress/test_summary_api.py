@@ -302,6 +302,32 @@ async def test_habits_are_the_live_recurring_steps_in_plan_order_and_their_compl
     assert habits[1]["strength"] < strength((1, 2, 3, 4), 1)  # the retracted day is no credit
 
 
+async def test_a_habit_counts_completions_from_before_its_step_was_added(
+    api: Api, alice: Actor, connection: AsyncConnection
+) -> None:
+    """A habit kept before it went into the plan, its completions entered afterwards, is
+    scored from the first of them, not from the day the step was added."""
+    client = await api.client(alice, timezone="UTC")  # the dates below are UTC dates
+    goal = await api.goal(alice, client["id"])
+    await connection.execute(BACKDATE_GOAL_200_DAYS, {"id": goal["id"]})
+    url = f"/v1/goals/{goal['id']}"
+    step = await alice.post(
+        f"{url}/steps", json={"title": "walk", "recurrence": {"frequency": "daily"}}
+    )
+    assert step.status_code == 201, step.text
+    now = datetime.now(UTC)
+    for days_ago in (12, 11, 10, 9):
+        body = {"kind": "step_completed", "step_id": step.json()["id"],
+                "occurred_at": iso(now - timedelta(days=days_ago))}  # fmt: skip
+        assert (await alice.post(f"{url}/progress-events", json=body)).status_code == 201
+
+    habits = (await alice.get(f"{url}/progress")).json()["habits"]
+
+    days = [(now - timedelta(days=n)).date() for n in (12, 11, 10, 9)]
+    expected = habit_strength(days, start=days[0], end=now.date(), times_per_day=1)
+    assert habits[0]["strength"] == expected > 0
+
+
 async def make_client_with_goals(api: Api, alice: Actor, count: int) -> str:
     client = await api.client(alice)
     for index in range(count):
