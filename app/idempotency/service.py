@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -50,12 +51,34 @@ def owner_of(caller: Caller) -> Owner:
 
 
 def fingerprint(request: Request, body: bytes) -> str:
+    """What makes two requests the same one: method, path, query and body, the body by its
+    JSON value. A retry that serializes the same object with other spacing or key order is
+    the same request (Stripe compares parameters, not bytes); a body that is not JSON counts
+    by its bytes."""
+    return _digest(request, _canonical(body))
+
+
+def _byte_fingerprint(request: Request, body: bytes) -> str:
+    """The fingerprint keys stored before bodies counted by their JSON value were given. Kept
+    for up to RETENTION after that change: a retry of such a request is still the same one."""
+    return _digest(request, body)
+
+
+def _digest(request: Request, body: bytes) -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.url.path, request.url.query):
         digest.update(part.encode())
         digest.update(b"\x1f")
     digest.update(body)
     return digest.hexdigest()
+
+
+def _canonical(body: bytes) -> bytes:
+    try:
+        value = json.loads(body)
+    except ValueError:  # not JSON (nor UTF-8): the handler refuses it, nothing is stored
+        return body
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 IdempotencyKeyHeader = Annotated[
@@ -73,7 +96,8 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
     if idempotency_key is None:
         return
     owner = owner_of(await get_caller.authenticate(request))
-    request_hash = fingerprint(request, await request.body())
+    body = await request.body()
+    request_hash = fingerprint(request, body)
     repository = IdempotencyRepository(request.state.session)
     if not await repository.try_lock(owner, idempotency_key):
         raise Conflict(
@@ -84,7 +108,7 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
     if stored is None:
         request.state.idempotency = PendingKey(owner, idempotency_key, request_hash)
         return
-    if stored.request_hash != request_hash:
+    if stored.request_hash not in (request_hash, _byte_fingerprint(request, body)):
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used for a different request; use a new key."
         )

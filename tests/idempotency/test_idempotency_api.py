@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -42,6 +43,47 @@ async def test_same_key_different_body_is_422(api: Api, connection: AsyncConnect
     assert other.status_code == 422
     assert other.json()["type"].endswith(":idempotency-key-reused")  # not a field's fault
     assert await clients_named(connection, "B") == 0
+
+
+async def test_a_body_counts_by_its_json_value_not_its_bytes(
+    api: Api, connection: AsyncConnection
+) -> None:
+    """A retry that serializes the same body with other spacing and key order (another
+    client library, a new app version) is replayed, not refused as a different request."""
+    alice = api.actor()
+    headers = {"Idempotency-Key": "k-json", "Content-Type": "application/json"}
+    sent = b'{"display_name": "Same", "timezone": "UTC"}'
+    resent = b'{"timezone":"UTC","display_name":"Same"}'
+    first = await alice.post("/v1/clients", content=sent, headers=headers)
+    again = await alice.post("/v1/clients", content=resent, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    other = await alice.post("/v1/clients", content=resent.replace(b"UTC", b"CET"), headers=headers)
+    assert other.status_code == 422
+    assert await clients_named(connection, "Same") == 1
+
+
+async def test_keys_stored_with_a_byte_fingerprint_still_replay(
+    api: Api, connection: AsyncConnection
+) -> None:
+    """A key stored before bodies counted by their JSON value (its hash taken of the bytes)
+    still replays the same bytes for the rest of its 24 hours."""
+    alice = api.actor()
+    headers = {"Idempotency-Key": "k-bytes", "Content-Type": "application/json"}
+    sent = b'{"display_name": "Legacy"}'
+    first = await alice.post("/v1/clients", content=sent, headers=headers)
+    assert first.status_code == 201
+    byte_hash = hashlib.sha256(b"POST\x1f/v1/clients\x1f\x1f" + sent).hexdigest()
+    await connection.execute(
+        text("UPDATE idempotency_keys SET request_hash = :hash WHERE key = 'k-bytes'"),
+        {"hash": byte_hash},
+    )
+    again = await alice.post("/v1/clients", content=sent, headers=headers)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
+    assert again.content == first.content
+    other = await alice.post("/v1/clients", content=b'{"display_name":"Other"}', headers=headers)
+    assert other.status_code == 422
 
 
 async def test_keys_are_scoped_per_caller(api: Api, connection: AsyncConnection) -> None:
