@@ -99,6 +99,11 @@ class Result:
     p50: float
     p99: float
     errors: int
+    # CPU time per request of the app's processes and of PostgreSQL's (all of this machine's
+    # `postgres` processes: backends, WAL writer and the rest; None when it runs elsewhere),
+    # over the measured run: which side a ratio is lost on.
+    app_us: float = 0.0
+    db_us: float | None = None
 
 
 def plain(url: str) -> str:
@@ -172,28 +177,55 @@ def uvicorn(app: str, port: int) -> list[str]:
             "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"]  # fmt: skip
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # gone since: a backend that closed
+            continue
+        total += times.user + times.system
+    return total
+
+
+def database_processes() -> list[psutil.Process]:
+    """This machine's PostgreSQL processes (none if the bench's server runs elsewhere)."""
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
 def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port: int,
-        tokens: Path | None, seconds: int, connections: int) -> Result:  # fmt: skip
+        app: psutil.Process, tokens: Path | None, seconds: int,
+        connections: int) -> Result:  # fmt: skip
     env = {**os.environ, "BENCH_IDS": str(ids), "BENCH_PATH": path, "BENCH_METHOD": method,
            "BENCH_TOKENS": str(tokens or "")}  # fmt: skip
     if body:
         env["BENCH_BODY"] = body
-    output = ""
-    # A short run first, not counted: connections opened, statements prepared, caches and
-    # PostgreSQL's buffers filled, as in a service that has been up for a while. (For the
-    # POST endpoints it writes events too: a few thousand more on top of the data set.)
-    for duration in (WARM_UP_SECONDS, seconds):
-        output = subprocess.run(  # noqa: S603
+
+    def load(duration: int) -> str:
+        return subprocess.run(  # noqa: S603
             ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",  # noqa: S607
              "-s", str(ROOT / "bench" / "wrk.lua"), f"http://127.0.0.1:{port}"],
             env=env, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
+
+    # A short run first, not counted: connections opened, statements prepared, caches and
+    # PostgreSQL's buffers filled, as in a service that has been up for a while. (For the
+    # POST endpoints it writes events too: a few thousand more on top of the data set.)
+    load(WARM_UP_SECONDS)
+    workers = app.children(recursive=True)
+    database = database_processes()
+    app_before, db_before = cpu_seconds(workers), cpu_seconds(database)
+    output = load(seconds)
+    app_used = cpu_seconds(workers) - app_before
+    db_used = cpu_seconds(database) - db_before  # backends opened since are not in it
     found = re.search(r"BENCH_RESULT (\{.*\})", output)
     if not found:
         raise RuntimeError(output)
     data = json.loads(found.group(1))
+    per_request = 1e6 / max(data["requests"], 1)
     return Result(name, data["requests"] / data["seconds"], data["p50_ms"], data["p99_ms"],
-                  data["errors"])  # fmt: skip
+                  data["errors"], app_used * per_request,
+                  db_used * per_request if database else None)  # fmt: skip
 
 
 def literal(value: object) -> str:
@@ -325,11 +357,11 @@ def measure(
             for d in datasets:
                 run = partial(wrk, name, method, path, d.files[kind], body, **load)
                 if name in BASELINE_FOR.values():
-                    with raw_app(d):
-                        runs[d.events][name].append(run(port=RAW_PORT, tokens=None))
+                    with raw_app(d) as master:
+                        runs[d.events][name].append(run(port=RAW_PORT, app=master, tokens=None))
                     continue
                 with service(d) as master:
-                    runs[d.events][name].append(run(port=SERVICE_PORT, tokens=tokens))
+                    runs[d.events][name].append(run(port=SERVICE_PORT, app=master, tokens=tokens))
                     rss[d.events] = max(rss[d.events], largest_worker_rss(master))
     for events, largest in rss.items():
         print(f"   {events:,} events: largest worker RSS after an endpoint's run: {largest:.0f} MB")
@@ -353,16 +385,20 @@ def median_of(results: list[Result]) -> Result:
         median(result.p50 for result in results),
         median(result.p99 for result in results),
         sum(result.errors for result in results),
+        median(result.app_us for result in results),
+        None if results[0].db_us is None else median(r.db_us or 0.0 for r in results),
     )
 
 
 def report(results: dict[str, Result]) -> None:
-    print(f"   {'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  vs raw")
+    print(f"   {'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+          f"{'vs raw':>7}   CPU µs/request: app + PostgreSQL")  # fmt: skip
     for name, result in results.items():
         baseline = results.get(BASELINE_FOR.get(name, ""))
         ratio = f"{result.rps / baseline.rps:.2f}x" if baseline else ""
+        database = "-" if result.db_us is None else f"{result.db_us:.0f}"
         print(f"   {name:34} {result.rps:8.0f} {result.p50:8.2f} {result.p99:8.2f} "
-              f"{result.errors:7d}  {ratio}")  # fmt: skip
+              f"{result.errors:7d} {ratio:>7}   {result.app_us:5.0f} + {database}")  # fmt: skip
 
 
 def main() -> None:
