@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined as Undefined
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -98,6 +99,25 @@ def plannable(route: APIRoute) -> bool:
         and not route.is_json_stream
         and getattr(route, "max_body_size", None) is None
     )
+
+
+def planned_app(route: APIRoute, handler: Handler, fastapi_app: ASGIApp) -> ASGIApp:
+    """`handler` as the route's ASGI app, without the wrapper FastAPI puts around every
+    handler (`fastapi.routing.request_response`): the exit stacks it opens are for
+    dependencies with `yield`, which a planned route has none of, and the exceptions it
+    turns into responses with the app's handlers reach the app's `ExceptionMiddleware`
+    instead, which does so with the same handlers. Overridden dependencies (FastAPI's
+    handler then, which needs the stacks) go through `fastapi_app`."""
+    overrides = route.dependency_overrides_provider
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if overrides is not None and getattr(overrides, "dependency_overrides", None):
+            await fastapi_app(scope, receive, send)
+            return
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
 
 
 def plan_handler(route: APIRoute, fastapi_handler: Handler) -> Handler:

@@ -24,7 +24,7 @@ from starlette.types import Scope
 from app.audit.recorder import record_failure, record_read, record_success
 from app.db import KeptSessions
 from app.driver import commit_held_back
-from app.handlers import Handler, plan_handler
+from app.handlers import Handler, plan_handler, plannable, planned_app
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 from app.routing import operation_id
@@ -44,6 +44,8 @@ class TransactionalRoute(APIRoute):
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
+        if plannable(self):
+            self.app = planned_app(self, self.get_route_handler(), self.app)
         # What every path this route matches starts with, and how many slashes it has, once
         # the route is known to be matched as it is (`app.main.include_flat`); included any
         # other way, under a prefix of the router's, its own path is not what is matched,
