@@ -53,14 +53,15 @@ def owner_of(caller: Caller) -> Owner:
 def fingerprint(request: Request, body: bytes) -> str:
     """What makes two requests the same one: method, path, query and body, the body by its
     JSON value. A retry that serializes the same object with other spacing or key order is
-    the same request (Stripe compares parameters, not bytes); a body that is not JSON counts
-    by its bytes."""
+    the same request (Stripe compares parameters, not bytes); so is `1e0` for `1.0`, but not
+    `1` for `1.0`, which JSON tells apart. A body that is not JSON counts by its bytes."""
     return _digest(request, _canonical(body))
 
 
 def _byte_fingerprint(request: Request, body: bytes) -> str:
-    """The fingerprint keys stored before bodies counted by their JSON value were given. Kept
-    for up to RETENTION after that change: a retry of such a request is still the same one."""
+    """The fingerprint of keys stored before bodies counted by their JSON value. Only those
+    keys can match it (a body's JSON value hashing like another body's bytes would be a
+    SHA-256 collision), and they expire within RETENTION of that change: then this can go."""
     return _digest(request, body)
 
 
@@ -74,11 +75,13 @@ def _digest(request: Request, body: bytes) -> str:
 
 
 def _canonical(body: bytes) -> bytes:
+    """The body's JSON value, written one way: sorted keys, no spaces, ASCII only (so a lone
+    surrogate, which JSON allows and UTF-8 cannot carry, is escaped). A body that is not JSON,
+    or nested too deep to write, is itself: the handler refuses it, and nothing is stored."""
     try:
-        value = json.loads(body)
-    except ValueError:  # not JSON (nor UTF-8): the handler refuses it, nothing is stored
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
         return body
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 IdempotencyKeyHeader = Annotated[

@@ -64,6 +64,17 @@ async def test_a_body_counts_by_its_json_value_not_its_bytes(
     assert await clients_named(connection, "Same") == 1
 
 
+async def test_bodies_json_allows_but_cannot_be_stored_are_refused_not_500(api: Api) -> None:
+    """A lone surrogate is valid JSON but no UTF-8; a body nested past Python's recursion
+    limit parses nowhere: with a key, as without one, each is the handler's 4xx."""
+    alice = api.actor()
+    for body in (b'{"display_name": "\\ud800"}', b"[" * 100_000 + b"]" * 100_000):
+        for headers in ({}, {"Idempotency-Key": f"k-odd-{len(body)}"}):
+            headers["Content-Type"] = "application/json"
+            response = await alice.post("/v1/clients", content=body, headers=headers)
+            assert 400 <= response.status_code < 500, response.text
+
+
 async def test_keys_stored_with_a_byte_fingerprint_still_replay(
     api: Api, connection: AsyncConnection
 ) -> None:
