@@ -71,7 +71,6 @@ class HabitStep:
     """A live recurring step, with its completions since a given time."""
 
     step_id: uuid.UUID
-    created_at: datetime
     recurrence: dict[str, Any]
     completions: Sequence[float]  # POSIX seconds, as a summary Point's times
     timezone: str  # the client's: a habit is kept or missed on the client's days
@@ -109,16 +108,15 @@ def _habit_steps(row: Row) -> list[HabitStep]:
     completions: dict[uuid.UUID, list[float]] = defaultdict(list)
     for step_id, at in zip(row["completed_steps"] or (), row["completed_at"] or (), strict=True):
         completions[step_id].append(at)
-    steps = zip(row["habit_ids"], row["habit_created"], row["habit_recurrences"], strict=True)
+    steps = zip(row["habit_ids"], row["habit_recurrences"], strict=True)
     return [
         HabitStep(
             step_id=step_id,
-            created_at=created_at,
             recurrence=recurrence,
             completions=completions.get(step_id, ()),
             timezone=row["client_timezone"],
         )
-        for step_id, created_at, recurrence in steps
+        for step_id, recurrence in steps
     ]
 
 
@@ -270,18 +268,17 @@ def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
 
 
 def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
-    """The live recurring steps of `goal` in plan order (`habit_ids`, `habit_created`,
-    `habit_recurrences`), and their completions since `habits_since` (`completed_steps`,
-    `completed_at` in POSIX seconds): parallel arrays, NULL when there is none. Each step's
-    completions are read along its own index (`ix_progress_events_step_timeline`)."""
+    """The live recurring steps of `goal` in plan order (`habit_ids`, `habit_recurrences`),
+    and their completions since `habits_since` (`completed_steps`, `completed_at` in POSIX
+    seconds): parallel arrays, NULL when there is none. Each step's completions are read along
+    its own index (`ix_progress_events_step_timeline`)."""
     recurring = (*_live_steps_of(goal), ActionStep.recurrence.is_not(None))
-    columns = (ActionStep.id, ActionStep.created_at, ActionStep.recurrence)
+    columns = (ActionStep.id, ActionStep.recurrence)
     step = _in_order(
         select(*columns).where(*recurring).correlate(goal), ActionStep.position, ActionStep.id
     )
     steps = select(
         _array("habit_ids", step.c.id),
-        _array("habit_created", step.c.created_at),
         _array("habit_recurrences", step.c.recurrence),
     ).lateral("habits")
     # Each step's own completions, read beside it along the index, in time order. A plain join
@@ -332,7 +329,6 @@ def _with_figures(
             measured.c.times,
             measured.c["values"],
             habits.c.habit_ids,
-            habits.c.habit_created,
             habits.c.habit_recurrences,
             completed.c.completed_steps,
             completed.c.completed_at,

@@ -191,10 +191,10 @@ def _habits(steps: Sequence[HabitStep], *, now: datetime) -> list[HabitStrength]
         times = int(step.recurrence.get("times", 1))
         frequency = step.recurrence.get("frequency", "daily")
         per_day = times if frequency == "daily" else times / 7
-        # Kept since the step was added, or since a completion recorded from before that
-        # (a habit kept before it was in the plan, entered later); at most HABIT_WINDOW back.
-        began = min([step.created_at.astimezone(zone).date().toordinal(), *days])
-        start = max(began, since.astimezone(zone).date().toordinal())
+        # Scored over the whole window, whenever the step was added: a habit kept before it
+        # went into the plan may have its completions entered afterwards, and the days
+        # before the first completion only decay a score of nothing.
+        start = since.astimezone(zone).date().toordinal()
         strength = habit_strength_on_days(
             days, start=start, end=today.toordinal(), times_per_day=per_day
         )
