@@ -101,19 +101,15 @@ def plannable(route: APIRoute) -> bool:
     )
 
 
-def planned_app(route: APIRoute, handler: Handler, fastapi_app: ASGIApp) -> ASGIApp:
-    """`handler` as the route's ASGI app, without the wrapper FastAPI puts around every
-    handler (`fastapi.routing.request_response`): the exit stacks it opens are for
-    dependencies with `yield`, which a planned route has none of, and the exceptions it
-    turns into responses with the app's handlers reach the app's `ExceptionMiddleware`
-    instead, which does so with the same handlers. Overridden dependencies (FastAPI's
-    handler then, which needs the stacks) go through `fastapi_app`."""
-    overrides = route.dependency_overrides_provider
+def planned_app(handler: Handler) -> ASGIApp:
+    """A planned route's `handler` as its ASGI app, without the wrapper FastAPI puts around
+    every handler (`fastapi.routing.request_response`): the exit stacks it opens are for
+    dependencies with `yield`, which a planned route has none of, and the exceptions it turns
+    into responses with the app's handlers reach the app's `ExceptionMiddleware` instead,
+    which does so with the same handlers. Only for a route whose dependencies cannot be
+    overridden: FastAPI's handler, which `plan_handler` falls back to then, needs the stacks."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if overrides is not None and getattr(overrides, "dependency_overrides", None):
-            await fastapi_app(scope, receive, send)
-            return
         response = await handler(Request(scope, receive, send))
         await response(scope, receive, send)
 

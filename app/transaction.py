@@ -44,8 +44,8 @@ class TransactionalRoute(APIRoute):
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
-        if plannable(self):
-            self.app = planned_app(self, self.get_route_handler(), self.app)
+        if plannable(self) and self.dependency_overrides_provider is None:
+            self.app = planned_app(self.get_route_handler())
         # What every path this route matches starts with, and how many slashes it has, once
         # the route is known to be matched as it is (`app.main.include_flat`); included any
         # other way, under a prefix of the router's, its own path is not what is matched,
