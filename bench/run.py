@@ -99,11 +99,11 @@ class Result:
     p50: float
     p99: float
     errors: int
-    # CPU time per request of the app's processes and of PostgreSQL's (all of this machine's
-    # `postgres` processes: backends, WAL writer and the rest; None when it runs elsewhere),
-    # over the measured run: which side a ratio is lost on.
-    app_us: float = 0.0
-    db_us: float | None = None
+    # CPU time per request of the app's processes and of the PostgreSQL server's (backends,
+    # WAL writer and the rest; None when it runs on another machine), over the measured run:
+    # which side a ratio is lost on.
+    app_us: float
+    db_us: float | None
 
 
 def plain(url: str) -> str:
@@ -177,25 +177,36 @@ def uvicorn(app: str, port: int) -> list[str]:
             "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"]  # fmt: skip
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
+def cpu_seconds(root: psutil.Process) -> float:
+    """CPU time of `root` and its children, those that ended since included (a PostgreSQL
+    backend that closed, reaped by the server): a total that only grows."""
+    times = root.cpu_times()
+    total: float = times.user + times.system + times.children_user + times.children_system
+    for child in root.children():
         try:
-            times = process.cpu_times()
-        except psutil.Error:  # gone since: a backend that closed
+            child_times = child.cpu_times()
+        except psutil.Error:  # ended since it was listed: reaped, and counted above next time
             continue
-        total += times.user + times.system
+        total += child_times.user + child_times.system
     return total
 
 
-def database_processes() -> list[psutil.Process]:
-    """This machine's PostgreSQL processes (none if the bench's server runs elsewhere)."""
-    return [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+async def database_server(url: str) -> psutil.Process | None:
+    """The PostgreSQL server process behind `url`, if it runs on this machine."""
+    connection = await asyncpg.connect(plain(url))
+    try:  # the backend's parent, looked up while the backend is there
+        backend: int = await connection.fetchval("SELECT pg_backend_pid()")
+        server = psutil.Process(backend).parent()
+        return server if server is not None and server.name() == "postgres" else None
+    except psutil.Error:  # not a process of this machine: the server runs elsewhere
+        return None
+    finally:
+        await connection.close()
 
 
 def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port: int,
-        app: psutil.Process, tokens: Path | None, seconds: int,
-        connections: int) -> Result:  # fmt: skip
+        app: psutil.Process, database: psutil.Process | None, tokens: Path | None,
+        seconds: int, connections: int) -> Result:  # fmt: skip
     env = {**os.environ, "BENCH_IDS": str(ids), "BENCH_PATH": path, "BENCH_METHOD": method,
            "BENCH_TOKENS": str(tokens or "")}  # fmt: skip
     if body:
@@ -212,12 +223,11 @@ def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port:
     # PostgreSQL's buffers filled, as in a service that has been up for a while. (For the
     # POST endpoints it writes events too: a few thousand more on top of the data set.)
     load(WARM_UP_SECONDS)
-    workers = app.children(recursive=True)
-    database = database_processes()
-    app_before, db_before = cpu_seconds(workers), cpu_seconds(database)
+    app_before = cpu_seconds(app)
+    db_before = cpu_seconds(database) if database else 0.0
     output = load(seconds)
-    app_used = cpu_seconds(workers) - app_before
-    db_used = cpu_seconds(database) - db_before  # backends opened since are not in it
+    app_used = cpu_seconds(app) - app_before
+    db_used = cpu_seconds(database) - db_before if database else None
     found = re.search(r"BENCH_RESULT (\{.*\})", output)
     if not found:
         raise RuntimeError(output)
@@ -225,7 +235,7 @@ def wrk(name: str, method: str, path: str, ids: Path, body: str | None, *, port:
     per_request = 1e6 / max(data["requests"], 1)
     return Result(name, data["requests"] / data["seconds"], data["p50_ms"], data["p99_ms"],
                   data["errors"], app_used * per_request,
-                  db_used * per_request if database else None)  # fmt: skip
+                  None if db_used is None else db_used * per_request)  # fmt: skip
 
 
 def literal(value: object) -> str:
@@ -282,6 +292,7 @@ class DataSet:
     url: str
     files: dict[str, Path]
     seeded: Seeded
+    server: psutil.Process | None  # PostgreSQL's, if on this machine (for its CPU time)
 
 
 def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path) -> DataSet:
@@ -299,7 +310,7 @@ def prepare(server: str, events: int, args: argparse.Namespace, workdir: Path) -
     files = {"goals": workdir / f"goals-{events}.txt", "clients": workdir / f"clients-{events}.txt"}
     files["goals"].write_text("\n".join(map(str, seeded.goal_ids)))
     files["clients"].write_text("\n".join(map(str, seeded.client_ids)))
-    return DataSet(events, url, files, seeded)
+    return DataSet(events, url, files, seeded, asyncio.run(database_server(url)))
 
 
 def service_env(url: str) -> dict[str, str]:
@@ -355,7 +366,9 @@ def measure(
     for part in (READS, WRITES):
         for name, method, path, kind, body in part * args.rounds:
             for d in datasets:
-                run = partial(wrk, name, method, path, d.files[kind], body, **load)
+                run = partial(
+                    wrk, name, method, path, d.files[kind], body, database=d.server, **load
+                )
                 if name in BASELINE_FOR.values():
                     with raw_app(d) as master:
                         runs[d.events][name].append(run(port=RAW_PORT, app=master, tokens=None))
@@ -386,7 +399,9 @@ def median_of(results: list[Result]) -> Result:
         median(result.p99 for result in results),
         sum(result.errors for result in results),
         median(result.app_us for result in results),
-        None if results[0].db_us is None else median(r.db_us or 0.0 for r in results),
+        median(measured)
+        if (measured := [r.db_us for r in results if r.db_us is not None])
+        else None,
     )
 
 
