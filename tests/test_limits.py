@@ -168,12 +168,16 @@ async def test_an_address_is_let_back_in_once_its_window_has_passed(
     transport = ASGITransport(app=guarded_app, client=("198.51.100.9", 4000))
     bad = {"Authorization": "Bearer not-a-jwt"}
     bob = guarded_api.actor(org="guard-org", sub="bob")
-    now = time.time()
+    # A minute into a UTC day: the sliding window weighs the day before by how much of its
+    # count is still in view, so failures late in a day fade within the next hour (this test
+    # failed when run between 23:00 and midnight UTC).
+    now = (time.time() // 86_400) * 86_400 + 60
 
     def clock_at(later: timedelta) -> None:
         moved = SimpleNamespace(time=lambda: now + later.total_seconds())
         monkeypatch.setattr(limits_memory, "time", moved)
 
+    clock_at(timedelta(0))
     async with AsyncClient(transport=transport, base_url="http://test") as http:
         statuses = [(await http.get("/v1/clients", headers=bad)).status_code for _ in range(3)]
         assert statuses == [401, 401, 401]
