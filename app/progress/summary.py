@@ -473,7 +473,8 @@ def _without_measurements(
     if days < 0:
         return "in_progress", _sentence(missing, f"the goal starts on {start_date}")
     status = "no_progress" if now.date() > start_date + NO_PROGRESS_GRACE else "in_progress"
-    return status, _sentence(missing, f"{days} days since the start on {start_date}")
+    since = "1 day" if days == 1 else f"{days} days"
+    return status, _sentence(missing, f"{since} since the start on {start_date}")
 
 
 def derive_status(

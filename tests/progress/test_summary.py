@@ -426,6 +426,10 @@ def test_summary_reason_sentences() -> None:
     assert (
         none.achievement_reason == "No measure is defined; 20 days since the start on 2026-11-01."
     )
+    one_day = run(None, [], start_date=date(2026, 11, 20))
+    assert (
+        one_day.achievement_reason == "No measure is defined; 1 day since the start on 2026-11-20."
+    )
 
 
 def test_summary_gas_and_passthrough() -> None:
