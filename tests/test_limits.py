@@ -168,9 +168,9 @@ async def test_an_address_is_let_back_in_once_its_window_has_passed(
     transport = ASGITransport(app=guarded_app, client=("198.51.100.9", 4000))
     bad = {"Authorization": "Bearer not-a-jwt"}
     bob = guarded_api.actor(org="guard-org", sub="bob")
-    # A minute into a UTC day: the sliding window weighs the day before by how much of its
-    # count is still in view, so failures late in a day fade within the next hour (this test
-    # failed when run between 23:00 and midnight UTC).
+    # A minute into a UTC day. The sliding window counter weighs the day before by the share
+    # of today still to come: three failures just before midnight count as 2.99 just after
+    # it, under a budget of 3 (this test failed when run between 23:00 and midnight UTC).
     now = (time.time() // 86_400) * 86_400 + 60
 
     def clock_at(later: timedelta) -> None:
