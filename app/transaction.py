@@ -45,7 +45,7 @@ class TransactionalRoute(APIRoute):
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
         if plannable(self) and self.dependency_overrides_provider is None:
-            self.app = planned_app(self.get_route_handler())
+            self.app = planned_app(self.handler)  # the one FastAPI's app was just built with
         # What every path this route matches starts with, and how many slashes it has, once
         # the route is known to be matched as it is (`app.main.include_flat`); included any
         # other way, under a prefix of the router's, its own path is not what is matched,
@@ -67,7 +67,8 @@ class TransactionalRoute(APIRoute):
         return super().matches(scope)
 
     def get_route_handler(self) -> Handler:
-        return self.in_transaction(plan_handler(self, super().get_route_handler()))
+        self.handler: Handler = self.in_transaction(plan_handler(self, super().get_route_handler()))
+        return self.handler
 
     def in_transaction(self, handler: Handler) -> Handler:
         """`handler` in the request's session, its transaction committed or its reads done

@@ -392,6 +392,7 @@ def measure(
 
 def median_of(results: list[Result]) -> Result:
     """Each figure's median over the rounds (errors: their sum)."""
+    database = [result.db_us for result in results if result.db_us is not None]
     return Result(
         results[0].name,
         median(result.rps for result in results),
@@ -399,9 +400,7 @@ def median_of(results: list[Result]) -> Result:
         median(result.p99 for result in results),
         sum(result.errors for result in results),
         median(result.app_us for result in results),
-        median(measured)
-        if (measured := [r.db_us for r in results if r.db_us is not None])
-        else None,
+        median(database) if database else None,
     )
 
 

@@ -111,7 +111,9 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
     if stored is None:
         request.state.idempotency = PendingKey(owner, idempotency_key, request_hash)
         return
-    if stored.request_hash not in (request_hash, _byte_fingerprint(request, body)):
+    if stored.request_hash != request_hash and (
+        stored.request_hash != _byte_fingerprint(request, body)
+    ):
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used for a different request; use a new key."
         )
