@@ -10,6 +10,7 @@ from fastapi import Depends, Response, status
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.api_keys.service import ApiKeyService
 from app.auth.dependencies import ServiceDependency
+from app.idempotency.service import stored_without
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.transaction import domain_router
@@ -34,12 +35,16 @@ ApiKeyServiceDep = Annotated[
     status_code=status.HTTP_201_CREATED,
     summary="Issue an API key for an integration",
     responses=problem_responses(403, 415),
+    dependencies=[Depends(stored_without("key"))],
 )
 async def create_api_key(body: ApiKeyCreate, service: ApiKeyServiceDep) -> ApiKeyCreated:
     """Admins only. The response carries `key` this once; we store only a keyed hash, so a lost
     key cannot be shown again: revoke it and issue another. The integration sends it as
     `Authorization: Bearer tgk_…`; its `scopes` decide what it may call (`goals:read`,
-    `clients:read`, `progress:read`, `session_outcomes:write`)."""
+    `clients:read`, `progress:read`, `session_outcomes:write`). Sent again with the same
+    `Idempotency-Key`, the request issues no second key: the replay describes the first with
+    `key` null, as the key itself is kept nowhere. If its first response was lost, revoke that
+    key and issue another."""
     record, key = await service.create(body)
     return ApiKeyCreated.model_validate(
         {**ApiKeyRead.model_validate(record).model_dump(), "key": key}

@@ -37,7 +37,8 @@ class ApiKeyRead(ReadModel):
 
 
 class ApiKeyCreated(ApiKeyRead):
-    key: str = Field(
+    key: str | None = Field(
         description="The key itself. Shown only in this response: store it in your secret "
-        "manager now; we keep only a hash."
+        "manager now; we keep only a hash. Null in a replay of the request (the same "
+        "Idempotency-Key): the key is not kept anywhere to be shown again."
     )

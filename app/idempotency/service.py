@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Header, Request, Response
@@ -121,11 +122,33 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
     raise Replay(Response(stored.response_body, stored.status_code, headers=headers))
 
 
+def stored_without(*fields: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency for a route whose response carries a secret shown once (a new API key):
+    the response stored for replays has these top-level fields set to null, so the secret
+    never sits in the database, not even for a day. A replay says the work was done and
+    what was made, but cannot show the secret again."""
+
+    async def leave_out_of_replays(request: Request) -> None:
+        request.state.replay_without = fields
+
+    return leave_out_of_replays
+
+
+def _without(body: bytes, fields: tuple[str, ...]) -> bytes:
+    document: dict[str, Any] = json.loads(body)
+    document.update(dict.fromkeys(fields))
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 async def remember_response(request: Request, response: Response) -> None:
     """Called by the route class inside the request's transaction, before it commits."""
     pending: PendingKey | None = getattr(request.state, "idempotency", None)
     if pending is None:
         return
+    body = bytes(response.body)
+    secret_fields: tuple[str, ...] = getattr(request.state, "replay_without", ())
+    if secret_fields and 200 <= response.status_code < 300:
+        body = _without(body, secret_fields)
     now = utcnow()
     headers = {name: value for name, value in response.headers.items() if name in REPLAYED_HEADERS}
     await IdempotencyRepository(request.state.session).save(
@@ -136,7 +159,7 @@ async def remember_response(request: Request, response: Response) -> None:
             "key": pending.key,
             "request_hash": pending.request_hash,
             "status_code": response.status_code,
-            "response_body": bytes(response.body),
+            "response_body": body,
             "response_headers": headers,
             "created_at": now,
             "expires_at": now + RETENTION,

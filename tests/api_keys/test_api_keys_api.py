@@ -37,6 +37,32 @@ async def test_key_is_shown_once_and_stored_only_as_a_hash(
     assert all(key not in row and key[4:] not in row for row in dump)
 
 
+async def test_a_replayed_issue_makes_no_second_key_and_the_key_is_never_stored(
+    api: Api, connection: AsyncConnection
+) -> None:
+    """Idempotency keeps each POST's response for replays: for a new API key, without the
+    key itself, which would otherwise sit in the database for a day, usable by anyone who
+    reads it (a backup, a replica, a support query)."""
+    admin = api.actor("admin", sub="root")
+    body = {"name": "EHR", "scopes": ["goals:read"]}
+    headers = {"Idempotency-Key": "issue-ehr-key"}
+    first = await admin.post("/v1/api-keys", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    key = first.json()["key"]
+    replay = await admin.post("/v1/api-keys", json=body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == {**first.json(), "key": None}
+    assert [k["id"] for k in (await admin.get("/v1/api-keys")).json()["items"]] == [
+        first.json()["id"]
+    ]
+    stored = await connection.execute(
+        text("SELECT convert_from(response_body, 'UTF8') FROM idempotency_keys")
+    )
+    assert [row for row in stored.scalars() if key in row or key[4:] in row] == []
+    assert (await api.http.get("/v1/goals", headers=bearer(key))).status_code == 200
+
+
 async def test_scopes_decide_what_an_integration_may_call(api: Api) -> None:
     admin = api.actor("admin", sub="root")
     client = await api.client(admin)
