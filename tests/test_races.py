@@ -30,6 +30,28 @@ async def test_concurrent_step_moves_keep_positions_dense_and_unique(committed_a
     assert sorted(step["id"] for step in plan) == sorted(steps)
 
 
+async def test_concurrent_moves_of_one_step_each_start_from_where_it_is(
+    committed_api: Api,
+) -> None:
+    """Each move reads the step again once it holds the plan's lock. A move that started from
+    the position read before it waited skipped itself as "already there" when the other move
+    had taken the step away meanwhile, and answered 200 with a position the step was not at."""
+    alice = committed_api.actor("clinician", sub="alice")
+    client = await committed_api.client(alice)
+    goal = await committed_api.goal(alice, client["id"])
+    for title in ("a", "b", "c"):
+        await alice.post(f"/v1/goals/{goal['id']}/steps", json={"title": title})
+    steps = (await alice.get(f"/v1/goals/{goal['id']}/steps")).json()["items"]
+    url = f"/v1/steps/{steps[1]['id']}"  # at position 1
+    answers = await asyncio.gather(
+        alice.patch(url, json={"position": 0}), alice.patch(url, json={"position": 1})
+    )
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    final = (await alice.get(url)).json()
+    last = [a.json() for a in answers if a.json()["version"] == final["version"]]
+    assert last == [final]  # the move that committed last said where the step is
+
+
 async def test_two_clinicians_patch_the_same_version_one_wins(committed_api: Api) -> None:
     alice = committed_api.actor("clinician", sub="alice")
     admin = committed_api.actor("admin", sub="root")

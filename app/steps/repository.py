@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Select, Table, bindparam, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.caller import Caller
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
+from app.db import utcnow
 from app.steps.models import ActionStep
 
 # Positions are moved out of the way before being renumbered, so that the unique index on
@@ -33,8 +35,14 @@ class StepRepository:
         )
         return statement if deleted_too else statement.where(ActionStep.deleted_at.is_(None))
 
-    async def get(self, step_id: uuid.UUID, *, deleted_too: bool = False) -> ActionStep | None:
+    async def get(
+        self, step_id: uuid.UUID, *, deleted_too: bool = False, current: bool = False
+    ) -> ActionStep | None:
+        """`current`: read again even if this session has the step already (under the plan's
+        lock, what another request changed before it was taken)."""
         statement = self._visible(deleted_too=deleted_too).where(ActionStep.id == step_id)
+        if current:
+            statement = statement.execution_options(populate_existing=True)
         return (await self.session.scalars(statement, self.scope)).one_or_none()
 
     async def plan_page(
@@ -62,8 +70,12 @@ class StepRepository:
         return (await self.session.scalars(statement, self.scope)).all()
 
     async def plan(self, goal_id: uuid.UUID) -> Sequence[ActionStep]:
+        """The live steps in plan order, as they are now (positions are renumbered from it)."""
         statement = (
-            self._visible().where(ActionStep.goal_id == goal_id).order_by(ActionStep.position)
+            self._visible()
+            .where(ActionStep.goal_id == goal_id)
+            .order_by(ActionStep.position)
+            .execution_options(populate_existing=True)
         )
         return (await self.session.scalars(statement, self.scope)).all()
 
@@ -73,12 +85,16 @@ class StepRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    async def renumber(self, goal_id: uuid.UUID, ordered: Sequence[ActionStep]) -> None:
-        """Give `ordered` positions 0..n-1. Positions are housekeeping, not an edit of the other
-        steps, so this does not bump their versions."""
+    async def renumber(
+        self, goal_id: uuid.UUID, ordered: Sequence[ActionStep], *, at: datetime | None = None
+    ) -> None:
+        """Give `ordered` positions 0..n-1, the steps whose position changes updated `at` (now
+        by default). Positions are housekeeping, not an edit of the other steps, so this does
+        not bump their versions."""
         changed = [(step, index) for index, step in enumerate(ordered) if step.position != index]
         if not changed:
             return
+        at = at or utcnow()
         ids = [step.id for step, _ in changed]
         await self.session.execute(
             update(ActionStep)
@@ -87,15 +103,16 @@ class StepRepository:
                 ActionStep.goal_id == goal_id,
                 ActionStep.id.in_(ids),
             )
-            .values(position=ActionStep.position + _PARKING_OFFSET)
+            .values(position=ActionStep.position + _PARKING_OFFSET, updated_at=at)
             .execution_options(synchronize_session=False)
         )
         table = cast(Table, ActionStep.__table__)  # Core executemany by id, not ORM bulk
         await self.session.execute(
             update(table)
             .where(table.c.org_id == self.caller.org_id, table.c.id == bindparam("step_id"))
-            .values(position=bindparam("new_position")),
+            .values(position=bindparam("new_position"), updated_at=at),
             [{"step_id": step.id, "new_position": index} for step, index in changed],
         )
         for step, index in changed:
             set_committed_value(step, "position", index)
+            set_committed_value(step, "updated_at", at)

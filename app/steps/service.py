@@ -69,11 +69,11 @@ class StepService:
     async def update(
         self, step_id: uuid.UUID, data: StepUpdate, if_match: frozenset[int] | None
     ) -> ActionStep:
-        step = await self.get(step_id)
         changes = data.model_dump(exclude_unset=True)
         if not self.caller.is_staff and set(changes) - {"status"}:
+            await self.get(step_id)  # 404 before 403 for a step the caller may not see
             raise Forbidden("Clients may change only a step's status; the plan is the clinician's.")
-        goal = await self._lock_plan(step.goal_id)
+        goal, step = await self._locked(step_id)
         check_version(step.version, if_match, what="step")
         position = changes.pop("position", None)
         status = changes.pop("status", step.status)
@@ -82,8 +82,11 @@ class StepService:
         for field, value in changes.items():
             setattr(step, field, value)
         await self._change_status(goal, step, status)
+        moved = position is not None and position != step.position
+        if moved:  # an edit of this step like any other: a new version (the others' is kept)
+            step.updated_at = utcnow()
         await self.steps.flush()  # one UPDATE of the step, so one version step
-        if position is not None and position != step.position:
+        if moved:
             await self._move(goal, step, position)
         return step
 
@@ -92,9 +95,10 @@ class StepService:
         step = await self.steps.get(step_id, deleted_too=True)
         if step is None:
             raise NotFound("No step with this id is visible to you.")
+        goal = await self._lock_plan(step.goal_id)
+        step = await self.steps.get(step_id, deleted_too=True, current=True) or step
         if step.deleted_at is not None:
             return  # removing it again is not an error: DELETE is idempotent
-        goal = await self._lock_plan(step.goal_id)
         check_version(step.version, if_match, what="step")
         step.deleted_at = utcnow()
         await self.steps.flush()
@@ -105,10 +109,21 @@ class StepService:
         concurrent moves can never leave two steps at one position."""
         return await self.goals.get(goal_id, for_update=True)
 
+    async def _locked(self, step_id: uuid.UUID) -> tuple[Goal, ActionStep]:
+        """The step's goal, its plan locked, and the step as it is now: read again under the
+        lock, so that its position and version are not those from before another edit of the
+        plan committed (a move from a stale position broke the plan's unique positions)."""
+        step = await self.get(step_id)
+        goal = await self._lock_plan(step.goal_id)
+        current = await self.steps.get(step_id, current=True)
+        if current is None:  # removed while this request waited for the lock
+            raise NotFound("No step with this id is visible to you.")
+        return goal, current
+
     async def _move(self, goal: Goal, step: ActionStep, position: int) -> None:
         plan = [s for s in await self.steps.plan(goal.id) if s.id != step.id]
         plan.insert(min(position, len(plan)), step)
-        await self.steps.renumber(goal.id, plan)
+        await self.steps.renumber(goal.id, plan, at=step.updated_at)
 
     async def _change_status(self, goal: Goal, step: ActionStep, status: Any) -> None:
         if status == step.status:

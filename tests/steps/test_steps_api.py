@@ -127,6 +127,29 @@ async def test_if_match_on_steps(alice: Actor, goal: dict[str, Any]) -> None:
     assert (await alice.get(url)).status_code == 404
 
 
+async def test_a_move_is_an_edit_of_the_step_and_honours_if_match(
+    alice: Actor, goal: dict[str, Any]
+) -> None:
+    """Moving a step changes it (a new version, ETag and `updated_at`), so a stale If-Match
+    is refused like for any other edit; the steps renumbered around it keep their versions."""
+    a, b, c = await add_steps(alice, goal["id"], "a", "b", "c")
+    url = f"/v1/steps/{c['id']}"
+    moved = await alice.patch(url, json={"position": 0}, headers={"If-Match": '"1"'})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["version"], moved.headers["ETag"]) == (2, '"2"')
+    assert moved.json()["updated_at"] > c["updated_at"]
+    assert moved.json() == (await alice.get(url)).json()  # as stored, to the microsecond
+    stale = await alice.patch(url, json={"position": 2}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert await plan(alice, goal["id"]) == [("c", 0), ("a", 1), ("b", 2)]
+    for step in (a, b):
+        now = (await alice.get(f"/v1/steps/{step['id']}")).json()
+        assert now["version"] == 1
+        assert now["updated_at"] == moved.json()["updated_at"]  # their position changed then
+    unmoved = await alice.patch(url, json={"position": 0}, headers={"If-Match": '"2"'})
+    assert unmoved.json()["version"] == 2  # already there: nothing changed
+
+
 async def test_recurrence_and_validation(alice: Actor, goal: dict[str, Any]) -> None:
     url = f"/v1/goals/{goal['id']}/steps"
     daily = await alice.post(url, json={"title": "Walk", "recurrence": {"frequency": "daily"}})
