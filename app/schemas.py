@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, ClassVar, Self
 
 from pydantic import (
@@ -142,8 +142,13 @@ def _rfc3339_string(value: object) -> object:
     return value
 
 
+def _in_utc(moment: datetime) -> datetime:
+    # Every timestamp a response shows is in UTC, the ones echoed from the request too.
+    return moment.astimezone(UTC)
+
+
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_string)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_string), AfterValidator(_in_utc)]
 
 
 def format_timestamp(moment: datetime | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -60,6 +60,21 @@ async def test_client_records_a_measurement(
     assert event["recorded_by"] == "robin"
     assert event["status"] == "recorded"
     assert response.headers["Location"] == f"/v1/progress-events/{event['id']}"
+    assert (await alice.get(f"/v1/progress-events/{event['id']}")).json() == event
+
+
+async def test_a_time_sent_with_an_offset_comes_back_in_utc(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    local = datetime.now(UTC).astimezone(timezone(timedelta(hours=1))) - timedelta(hours=1)
+    response = await alice.post(
+        f"/v1/goals/{goal_id}/progress-events",
+        json={"kind": "note", "note": "late session", "occurred_at": local.isoformat()},
+    )
+    assert response.status_code == 201, response.text
+    event = response.json()
+    assert event["occurred_at"] == iso(local.astimezone(UTC))
     assert (await alice.get(f"/v1/progress-events/{event['id']}")).json() == event
 
 
