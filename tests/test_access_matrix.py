@@ -516,9 +516,13 @@ async def test_outsiders_get_the_same_answer_as_for_a_missing_id_and_change_noth
     assert still_works.status_code == 200, still_works.text
 
     # The control: the same requests work for someone who may see the record, so the 404s
-    # above are about visibility, not about a broken request. Reads first and deletes last, so
-    # that no request finds its record already gone (the step) or closed (the goal, cancelled).
-    for method, path in sorted(routes, key=lambda r: (r[0] in MUTATING, r[0] == "DELETE", r)):
+    # above are about visibility, not about a broken request. Reads first, then changes, deletes
+    # and last the goal's cancellation, so that no request finds its record already gone (the
+    # step) or closed (the goal, whose plan closes with it).
+    def last_the_closing(route: tuple[str, str]) -> tuple[bool, bool, bool, tuple[str, str]]:
+        return (route[0] in MUTATING, route[1].endswith("/transition"), route[0] == "DELETE", route)
+
+    for method, path in sorted(routes, key=last_the_closing):
         response = await PROBES[(method, path)].send(world.admin, method, path, world.victim_ids)
         assert response.is_success, f"admin {method} {path}: {response.text}"
     # ...and the admin's own DELETE did revoke the key: the outsiders' 404s were not a no-op.

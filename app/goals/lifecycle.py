@@ -39,6 +39,8 @@ TRANSITIONS: dict[LifecycleStatus, frozenset[LifecycleStatus]] = {
 
 # Goals a client is still working towards: these may be the focus and show in summaries.
 OPEN_STATUSES = frozenset({S.PROPOSED, S.PLANNED, S.ACCEPTED, S.ACTIVE, S.ON_HOLD})
+# Goals with no way out: kept as they are, with no more edits, steps or progress.
+CLOSED_STATUSES = frozenset({S.CANCELLED, S.REJECTED, S.ENTERED_IN_ERROR})
 
 
 def allowed_targets(current: LifecycleStatus) -> list[LifecycleStatus]:

@@ -158,7 +158,8 @@ async def update_goal(
     """Change the fields you send; every change is kept in the goal's revisions. Send `If-Match`
     with the ETag you read: if someone changed the goal since, you get 412, not a lost update.
     An `active` goal must stay SMART (422 with the report otherwise). Setting `is_focus` moves
-    the client's focus here."""
+    the client's focus here. A cancelled, rejected or entered-in-error goal is closed for good:
+    409."""
     goal = await service.update(goal_id, body, parse_if_match(if_match))
     return _goal_response(to_read(goal), response)
 

@@ -13,7 +13,13 @@ from app.auth.caller import STAFF, Caller, Role
 from app.clients.service import ClientService
 from app.db import new_id, utcnow
 from app.driver import Row
-from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus, allowed_targets, can_transition
+from app.goals.lifecycle import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    LifecycleStatus,
+    allowed_targets,
+    can_transition,
+)
 from app.goals.models import Goal, GoalRevision
 from app.goals.repository import GoalFilters, GoalRepository
 from app.goals.schemas import GoalCreate, GoalDraft, GoalRead, GoalState, GoalUpdate
@@ -77,6 +83,13 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         for field, value in after.items()
         if before.get(field) != value
     }
+
+
+def check_not_closed(goal: Goal) -> None:
+    """A cancelled, rejected or entered-in-error goal stays as it was closed: 409 for any
+    edit of it or of its plan (progress on it is refused alike)."""
+    if LifecycleStatus(goal.lifecycle_status) in CLOSED_STATUSES:
+        raise Conflict(f"The goal is {goal.lifecycle_status}; it can no longer be changed.")
 
 
 class GoalService:
@@ -147,6 +160,7 @@ class GoalService:
         goal = await self.get(goal_id, for_update=True)
         changes = data.model_dump(mode="python", exclude_unset=True)
         self._check_may_edit(goal, changes)
+        check_not_closed(goal)
         check_version(goal.version, if_match, what="goal")
         before = _snapshot(goal)
         proposed = {**before, **data.model_dump(mode="json", exclude_unset=True)}

@@ -13,7 +13,7 @@ from app.auth.caller import Caller, Role
 from app.clients.service import CLIENT_NOT_FOUND
 from app.config import Settings
 from app.db import new_id, utcnow
-from app.goals.lifecycle import OPEN_STATUSES, LifecycleStatus
+from app.goals.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, LifecycleStatus
 from app.goals.models import Goal, GoalFacts, GoalView
 from app.goals.service import GOAL_NOT_FOUND, GoalService
 from app.pagination import encode_timed_cursor, split_page
@@ -34,9 +34,6 @@ from app.steps.models import ActionStep
 from app.steps.repository import StepRepository
 
 CLOCK_SKEW = timedelta(minutes=5)
-CLOSED = frozenset(
-    {LifecycleStatus.CANCELLED, LifecycleStatus.REJECTED, LifecycleStatus.ENTERED_IN_ERROR}
-)
 SOURCE_BY_ROLE = {
     Role.CLIENT: "client",
     Role.CLINICIAN: "clinician",
@@ -121,7 +118,7 @@ class ProgressService:
         goal = await self.goals.find(item.goal_id)
         if goal is None or goal.client_id != client_id:
             raise invalid("goal_id", "No goal of this client has this id.", at)
-        if LifecycleStatus(goal.lifecycle_status) in CLOSED:
+        if LifecycleStatus(goal.lifecycle_status) in CLOSED_STATUSES:
             raise invalid("goal_id", f"The goal is {goal.lifecycle_status}.", at)
         self._check_time(goal, occurred_at, at)
         self._check_fits(goal, item.value, item.gas_level, at)
@@ -258,7 +255,7 @@ class ProgressService:
 
     @staticmethod
     def _check_open(goal: GoalView) -> None:
-        if LifecycleStatus(goal.lifecycle_status) in CLOSED:
+        if LifecycleStatus(goal.lifecycle_status) in CLOSED_STATUSES:
             raise Conflict(
                 f"The goal is {goal.lifecycle_status}; progress can no longer be recorded on it."
             )

@@ -36,7 +36,8 @@ async def create_step(
     goal_id: uuid.UUID, body: StepCreate, service: StepServiceDep, response: Response
 ) -> StepRead:
     """A new step goes last unless you give `position`; the steps after it move down one.
-    Clinicians and admins only. A plan holds at most 100 steps (409 past that)."""
+    Clinicians and admins only. A plan holds at most 100 steps (409 past that); the plan of a
+    cancelled, rejected or entered-in-error goal is closed (409)."""
     step = await service.create(goal_id, body)
     response.headers["Location"] = f"/v1/steps/{step.id}"
     return _step_response(StepRead.model_validate(step), response)
@@ -83,7 +84,8 @@ async def update_step(
 ) -> StepRead:
     """Clients may change only `status` on their own goals; clinicians and admins may change
     everything. `status: done` sets `completed_at` and records a `step_completed` progress event;
-    leaving `done` clears `completed_at`. A new `position` moves the step and renumbers the rest."""
+    leaving `done` clears `completed_at`. A new `position` moves the step and renumbers the rest
+    (a move is a change of the step: a new version). 409 on a closed goal's plan."""
     step = await service.update(step_id, body, parse_if_match(if_match))
     return _step_response(StepRead.model_validate(step), response)
 
@@ -93,12 +95,13 @@ async def update_step(
     summary="Remove a step from the plan",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,  # no body, so no Content-Type either
-    responses=problem_responses(403, 404, 412),
+    responses=problem_responses(403, 404, 409, 412),
 )
 async def delete_step(
     step_id: uuid.UUID, service: StepServiceDep, if_match: IfMatchHeader = None
 ) -> None:
     """The step leaves the plan and the others close the gap. Progress recorded against it is
     kept. Clinicians and admins only. With `If-Match`, only the version you last read is
-    removed (412 if it changed since). Deleting a step that is already gone is a 204 too."""
+    removed (412 if it changed since). Deleting a step that is already gone is a 204 too.
+    The plan of a cancelled, rejected or entered-in-error goal is closed: 409."""
     await service.delete(step_id, parse_if_match(if_match))

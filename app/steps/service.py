@@ -12,7 +12,7 @@ from app.auth.caller import STAFF, Caller
 from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.models import Goal
-from app.goals.service import GoalService
+from app.goals.service import GoalService, check_not_closed
 from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound
@@ -95,10 +95,12 @@ class StepService:
         step = await self.steps.get(step_id, deleted_too=True)
         if step is None:
             raise NotFound("No step with this id is visible to you.")
+        if step.deleted_at is not None:
+            return  # removing it again is not an error: DELETE is idempotent
         goal = await self._lock_plan(step.goal_id)
         step = await self.steps.get(step_id, deleted_too=True, current=True) or step
         if step.deleted_at is not None:
-            return  # removing it again is not an error: DELETE is idempotent
+            return  # removed while this request waited for the lock
         check_version(step.version, if_match, what="step")
         step.deleted_at = utcnow()
         await self.steps.flush()
@@ -106,8 +108,11 @@ class StepService:
 
     async def _lock_plan(self, goal_id: uuid.UUID) -> Goal:
         """Edits of one plan queue behind each other (the goal row is their lock), so that two
-        concurrent moves can never leave two steps at one position."""
-        return await self.goals.get(goal_id, for_update=True)
+        concurrent moves can never leave two steps at one position. A closed goal's plan is
+        closed too."""
+        goal = await self.goals.get(goal_id, for_update=True)
+        check_not_closed(goal)
+        return goal
 
     async def _locked(self, step_id: uuid.UUID) -> tuple[Goal, ActionStep]:
         """The step's goal, its plan locked, and the step as it is now: read again under the

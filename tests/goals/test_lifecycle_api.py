@@ -144,3 +144,35 @@ async def test_unknown_target_is_422(api: Api, alice: Actor) -> None:
     goal_id = await goal_in(api, alice, S.PROPOSED)
     response = await alice.post(f"/v1/goals/{goal_id}/transition", json={"to": "finished"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("closing", ["cancelled", "entered_in_error"])
+async def test_a_closed_goal_and_its_plan_take_no_more_edits(api: Api, closing: str) -> None:
+    """Closed for good (no move leads out of it): no edit of the goal nor of its plan, as no
+    progress; each refused with 409, and nothing changed."""
+    alice = api.actor("clinician", sub="alice")
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    steps = f"/v1/goals/{goal['id']}/steps"
+    step = (await alice.post(steps, json={"title": "Walk"})).json()
+    closed = await alice.post(f"/v1/goals/{goal['id']}/transition", json={"to": closing})
+    assert closed.status_code == 200, closed.text
+    before = [
+        (await alice.get(url)).json()
+        for url in (f"/v1/goals/{goal['id']}", steps, f"/v1/steps/{step['id']}")
+    ]
+    refused = [
+        await alice.patch(f"/v1/goals/{goal['id']}", json={"title": "Walk to work daily"}),
+        await alice.patch(f"/v1/goals/{goal['id']}", json={"achievement_status": "achieved"}),
+        await alice.post(steps, json={"title": "Run"}),
+        await alice.patch(f"/v1/steps/{step['id']}", json={"title": "Jog"}),
+        await alice.patch(f"/v1/steps/{step['id']}", json={"status": "done"}),
+        await alice.delete(f"/v1/steps/{step['id']}"),
+    ]
+    assert [r.status_code for r in refused] == [409] * len(refused)
+    assert all(closing in r.json()["detail"] for r in refused)
+    after = [
+        (await alice.get(url)).json()
+        for url in (f"/v1/goals/{goal['id']}", steps, f"/v1/steps/{step['id']}")
+    ]
+    assert after == before
