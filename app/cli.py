@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from app.auth.caller import Role
+from app.auth.caller import USER_ROLES, Role
 from app.auth.tokens import mint_token
 from app.config import get_settings
 
@@ -148,7 +148,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     token = commands.add_parser("token", help="print a development token")
-    token.add_argument("--role", choices=[r.value for r in Role], default="clinician")
+    token.add_argument(
+        "--role",
+        choices=[r.value for r in USER_ROLES],  # integrations hold API keys, never a JWT
+        default="clinician",
+        help="an integration's credential is an API key: POST /v1/api-keys as an admin",
+    )
     token.add_argument("--org", default="demo")
     token.add_argument("--sub", default="alice")
     token.add_argument("--hours", type=float, default=8.0)

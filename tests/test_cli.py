@@ -47,6 +47,21 @@ async def test_token_command_prints_a_token_the_api_accepts(
     assert response.status_code == 200
 
 
+def test_token_command_offers_only_roles_a_token_may_carry() -> None:
+    """An integration authenticates with an API key; a JWT saying `integration` is refused
+    (401), so the command does not offer to make one."""
+    refused = subprocess.run(
+        [sys.executable, "-m", "app.cli", "token", "--role", "integration"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "invalid choice: 'integration'" in refused.stderr
+
+
 async def test_seed_demo_loads_a_client_with_active_goals(migrated_database: str, api: Api) -> None:
     env = {"DATABASE_URL": migrated_database, "JWT_SECRET": TEST_JWT_SECRET}
     output = run_cli("seed-demo", "--org", "cli-demo-org", env=env)
