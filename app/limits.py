@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from collections import OrderedDict
 from types import ModuleType
 
 import structlog
@@ -176,9 +177,10 @@ def sender(host: str) -> str:
 
 class FailedAuthentications(_Windows):
     """Counts rejected credentials per client address (not expired tokens: they were valid);
-    past the budget, the address may send only tokens already seen valid. Anything else is
-    refused with 429 before it is looked at (no database lookup of a guessed key, no
-    signature check), until the window lets it try again.
+    past the budget, the address may send only tokens and API keys already seen valid.
+    Anything else is refused with 429 before it is looked at (no database lookup of a guessed
+    key, no signature check), until the window lets it try again. So a guesser behind the
+    same NAT or proxy as an EHR cannot lock the EHR's working key out.
 
     Only addresses that went over pay for a check: every other request does one set lookup.
     Behind a proxy the address is the one it forwards (uvicorn `--proxy-headers` with
@@ -191,6 +193,15 @@ class FailedAuthentications(_Windows):
     def __init__(self, rule: str) -> None:
         super().__init__(rule)
         self.over: set[str] = set()
+        # Digests (`hash_key`) of API keys that authenticated, most recent last: a key's
+        # digest is what the database keeps of it, and lets nobody in.
+        self.good_keys: OrderedDict[str, None] = OrderedDict()
+
+    def key_was_valid(self, digest: str) -> None:
+        self.good_keys[digest] = None
+        self.good_keys.move_to_end(digest)
+        if len(self.good_keys) > self.TRACKED:
+            self.good_keys.popitem(last=False)
 
     async def check(self, address: str) -> None:
         if address not in self.over:

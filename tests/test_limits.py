@@ -159,6 +159,28 @@ async def test_an_address_that_keeps_sending_bad_credentials_is_refused(
         assert (await other.get("/v1/clients", headers=bob.headers)).status_code == 200
 
 
+async def test_a_key_seen_valid_still_works_from_an_address_over_its_budget(
+    guarded_api: Api,
+) -> None:
+    """An EHR behind the same NAT or proxy as someone guessing keys keeps working: its key,
+    once seen valid, passes the guard like a token seen valid. A key never seen valid from
+    there waits, like any other new credential."""
+    http = guarded_api.http
+    admin = guarded_api.actor("admin", org="guard-org", sub="root")
+    keys = []
+    for name in ("EHR", "Lab"):
+        created = await admin.post("/v1/api-keys", json={"name": name, "scopes": ["goals:read"]})
+        assert created.status_code == 201, created.text
+        keys.append({"Authorization": f"Bearer {created.json()['key']}"})
+    ehr, lab = keys
+    assert (await http.get("/v1/goals", headers=ehr)).status_code == 200  # seen valid
+    guessed = {"Authorization": f"Bearer {generate_key()}"}
+    statuses = [(await http.get("/v1/goals", headers=guessed)).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    assert (await http.get("/v1/goals", headers=ehr)).status_code == 200
+    assert (await http.get("/v1/goals", headers=lab)).status_code == 429
+
+
 async def test_an_address_is_let_back_in_once_its_window_has_passed(
     guarded_app: FastAPI, guarded_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

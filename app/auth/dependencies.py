@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api_keys.secrets import looks_like_key
+from app.api_keys.secrets import hash_key, looks_like_key
 from app.api_keys.service import authenticate_key
 from app.auth.caller import Caller, Role
 from app.auth.scopes import SCOPE_BY_OPERATION
@@ -66,16 +66,23 @@ class _Bearer(HTTPBearer):
     async def _verify(request: Request, token: str) -> Caller:
         """The token's or key's caller. Credentials that fail (but for an expired token, which
         was once valid) count against the sender's address; past its budget the address may
-        send only tokens already seen valid, until the window lets it try again."""
+        send only tokens and keys already seen valid, until the window lets it try again."""
         guard: FailedAuthentications = request.app.state.failed_authentications
         host = request.client.host if request.client else ""
-        verified: VerifiedTokens = request.app.state.verified_tokens
-        if guard.over and verified.get(token) is None:
-            await guard.check(sender(host))
         settings: Settings = request.app.state.settings
         try:
             if looks_like_key(token):
-                return await authenticate_key(request.state.session, token, settings.api_key_pepper)
+                digest = hash_key(token, settings.api_key_pepper)
+                if guard.over and digest not in guard.good_keys:
+                    await guard.check(sender(host))
+                caller = await authenticate_key(
+                    request.state.session, token, settings.api_key_pepper
+                )
+                guard.key_was_valid(digest)
+                return caller
+            verified: VerifiedTokens = request.app.state.verified_tokens
+            if guard.over and verified.get(token) is None:
+                await guard.check(sender(host))
             return await verify_token(token, settings, request.app.state.jwks, verified)
         except ExpiredToken:
             raise
