@@ -50,6 +50,20 @@ async def test_every_route_is_in_the_spec_and_no_debug_routes(
     spec_paths = set((await http.get("/openapi.json")).json()["paths"])
     route_paths = {re.sub(r":\w+}", "}", r.path) for r in api_routes(app)}
     assert route_paths == spec_paths
+    # Served but not in the spec: the documentation itself, and nothing else (a route left
+    # out of the schema is how a debug or admin backdoor would hide).
+    undocumented = {
+        getattr(route, "path", repr(route))
+        for route in app.routes
+        if not getattr(route, "include_in_schema", False)
+    }
+    assert undocumented == {
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/static-offline-docs",  # the pages' scripts and styles, served here: no CDN
+    }
 
 
 async def test_docs_and_redoc_are_served_without_a_cdn(http: AsyncClient) -> None:
