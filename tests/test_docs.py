@@ -66,6 +66,23 @@ async def test_every_route_is_in_the_spec_and_no_debug_routes(
     }
 
 
+async def test_every_success_with_a_body_says_what_the_body_is(http: AsyncClient) -> None:
+    """Generated clients type a response by its schema: each 2xx but 204 names one (a model
+    or a type), none is an untitled `{}` or a bare title."""
+    spec = (await http.get("/openapi.json")).json()
+    untyped = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                content = response.get("content", {})
+                schema = next(iter(content.values()), {}).get("schema", {})
+                if not ({"$ref", "type", "anyOf", "oneOf"} & schema.keys()):
+                    untyped.append(f"{method.upper()} {path} {status}: {schema}")
+    assert untyped == []
+
+
 async def test_docs_and_redoc_are_served_without_a_cdn(http: AsyncClient) -> None:
     for page in ("/docs", "/redoc"):
         html = (await http.get(page)).text

@@ -111,7 +111,10 @@ async def get_care_team(client_id: uuid.UUID, service: ClientServiceDep) -> Care
 @router.put(
     "/{client_id:uuid}/care-team/{clinician_subject}",
     summary="Add a clinician to the care team",
-    responses={**problem_responses(403, 404), 200: {"description": "Already on the team."}},
+    responses={
+        **problem_responses(403, 404),
+        200: {"model": CareTeam, "description": "Already on the team."},
+    },
     status_code=status.HTTP_201_CREATED,
 )
 async def add_care_team_member(

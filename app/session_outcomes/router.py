@@ -31,6 +31,7 @@ _REPLAYED: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/v1/session-outcomes",
     status_code=status.HTTP_201_CREATED,
+    response_model=SessionOutcomeRead,  # what the 201 carries (a replay returns its own 200)
     summary="Record what happened in a therapy session (EHR integrations)",
     responses={**problem_responses(403, 404, 409, 415), **_REPLAYED},
 )
