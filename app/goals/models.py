@@ -116,3 +116,6 @@ class GoalRevision(IdMixin, Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     changes: Mapped[dict[str, Any]]
     reason: Mapped[str | None] = mapped_column(Text)
+    # The progress event whose achievement status (a clinician's judgement) this change put
+    # in place, if one did: its retraction withdraws the judgement.
+    progress_event_id: Mapped[uuid.UUID | None]

@@ -275,6 +275,7 @@ class RevisionRead(BaseModel):
                         {"field": "lifecycle_status", "before": "proposed", "after": "active"}
                     ],
                     "reason": "Agreed in session 3",
+                    "progress_event_id": None,
                 }
             ]
         }
@@ -288,6 +289,10 @@ class RevisionRead(BaseModel):
     changed_at: datetime
     changes: list[FieldChange]
     reason: str | None
+    progress_event_id: uuid.UUID | None = Field(
+        description="The progress event (or session outcome's event) whose achievement status "
+        "this change put in place, or whose retraction withdrew it; null for other changes."
+    )
 
     @classmethod
     def from_row(cls, revision: GoalRevision) -> RevisionRead:
@@ -303,4 +308,5 @@ class RevisionRead(BaseModel):
                 for field, change in revision.changes.items()
             ],
             reason=revision.reason,
+            progress_event_id=revision.progress_event_id,
         )

@@ -208,14 +208,33 @@ class GoalService:
         await self.goals.flush()
         return goal
 
-    async def set_achievement_status(self, goal: Goal, status: str, *, reason: str) -> None:
+    async def set_achievement_status(
+        self, goal: Goal, status: str, *, reason: str, progress_event_id: uuid.UUID
+    ) -> None:
         """A clinician's judgement reported with progress (e.g. by the EHR after a session)."""
         before = _snapshot(goal)
         goal.achievement_status = status
         goal.achievement_status_source = "clinician"
         diff = _diff(before, _snapshot(goal))
         if diff:
-            self._record(goal, "updated", diff, reason=reason)
+            self._record(goal, "updated", diff, reason=reason, progress_event_id=progress_event_id)
+        await self.goals.flush()
+
+    async def withdraw_judgement(self, goal: Goal, progress_event_id: uuid.UUID) -> None:
+        """The progress event `progress_event_id`, which carried a clinician's judgement (an
+        achievement status), was retracted: the judgement that stands now is the latest one
+        not made with a retracted event, or none (the status then follows progress again).
+        The change, if any, is a revision naming the retracted event."""
+        standing = next(
+            (status for status, stands in await self.goals.judgements(goal.id) if stands), None
+        )
+        before = _snapshot(goal)
+        goal.achievement_status = standing
+        goal.achievement_status_source = "clinician" if standing is not None else None
+        diff = _diff(before, _snapshot(goal))
+        if diff:
+            reason = "the progress event that set it was retracted"
+            self._record(goal, "updated", diff, reason=reason, progress_event_id=progress_event_id)
         await self.goals.flush()
 
     async def revisions(
@@ -275,7 +294,14 @@ class GoalService:
             )
         await self.goals.flush()
 
-    def _record(self, goal: Goal, action: str, changes: dict[str, Any], reason: str | None) -> None:
+    def _record(
+        self,
+        goal: Goal,
+        action: str,
+        changes: dict[str, Any],
+        reason: str | None,
+        progress_event_id: uuid.UUID | None = None,
+    ) -> None:
         self.goals.add_revision(
             GoalRevision(
                 org_id=goal.org_id,
@@ -285,5 +311,6 @@ class GoalService:
                 actor_role=self.caller.role.value,
                 changes=changes,
                 reason=reason,
+                progress_event_id=progress_event_id,
             )
         )

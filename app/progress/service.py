@@ -171,7 +171,11 @@ class ProgressService:
         event.retracted_by = self.caller.subject
         event.retraction_reason = reason
         await self.events.flush()
-        await self.summaries.refresh_achievement(await self.goals.get(event.goal_id))
+        judged = event.achievement_status is not None
+        goal = await self.goals.get(event.goal_id, for_update=judged)
+        if judged:  # the clinician's judgement it carried no longer stands
+            await self.goals.withdraw_judgement(goal, event.id)
+        await self.summaries.refresh_achievement(goal)
         return event
 
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary:
@@ -238,7 +242,9 @@ class ProgressService:
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
                 goal = await self.goals.get(goal.id)
-            await self.goals.set_achievement_status(goal, status, reason=reason)
+            await self.goals.set_achievement_status(
+                goal, status, reason=reason, progress_event_id=event["id"]
+            )
         return event
 
     def _event(self, goal: GoalView, **fields: Any) -> dict[str, Any]:

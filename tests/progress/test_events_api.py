@@ -265,6 +265,54 @@ async def test_a_clinicians_judgement_with_progress_becomes_the_goals(
     assert revision["reason"] == "recorded with progress"
 
 
+async def test_retracting_an_event_withdraws_the_judgement_it_carried(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """The judgement that stands is the latest one not made with a retracted event: an
+    earlier event's, a clinician's edit, or none (the status follows progress again). A
+    later edit outlives the retraction of an earlier event."""
+    goal_id = await make_goal(api, alice, client_id)
+    goal_url = f"/v1/goals/{goal_id}"
+
+    async def judge(status: str) -> str:
+        body = {"kind": "note", "note": "reviewed", "achievement_status": status}
+        response = await alice.post(f"{goal_url}/progress-events", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def retract(event_id: str) -> None:
+        retracted = await alice.post(
+            f"/v1/progress-events/{event_id}/retract", json={"reason": "wrong client"}
+        )
+        assert retracted.status_code == 200, retracted.text
+
+    async def status() -> tuple[str | None, str | None]:
+        goal = (await alice.get(goal_url)).json()
+        return goal["achievement_status"], goal["achievement_status_source"]
+
+    achieved = await judge("achieved")
+    sustaining = await judge("sustaining")
+    await retract(sustaining)
+    assert await status() == ("achieved", "clinician")
+    revision = (await alice.get(f"{goal_url}/revisions")).json()["items"][-1]
+    assert revision["progress_event_id"] == sustaining
+    assert revision["reason"] == "the progress event that set it was retracted"
+    assert revision["changes"] == [
+        {"field": "achievement_status", "before": "sustaining", "after": "achieved"}
+    ]
+    await retract(achieved)
+    assert await status() == ("in_progress", "derived")  # no judgement left: progress decides
+
+    patched = await alice.patch(goal_url, json={"achievement_status": "worsening"})
+    assert patched.status_code == 200, patched.text
+    await retract(await judge("achieved"))
+    assert await status() == ("worsening", "clinician")  # the edit before it stands again
+    later = await judge("achieved")
+    assert (await alice.patch(goal_url, json={"achievement_status": "not_achieved"})).is_success
+    await retract(later)
+    assert await status() == ("not_achieved", "clinician")  # the edit after it still stands
+
+
 async def test_a_client_cannot_retract_what_an_integration_recorded_by_its_name(
     api: Api,
 ) -> None:
