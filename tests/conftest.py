@@ -153,9 +153,10 @@ def api(http: AsyncClient, settings: Settings) -> Api:
     return Api(http, settings)
 
 
+# The audit trail is not among them: it refuses TRUNCATE, as it refuses UPDATE and DELETE.
 APP_TABLES = (
     "clients, care_team_members, goals, goal_revisions, action_steps, progress_events, "
-    "session_outcomes, api_keys, idempotency_keys, audit_events"
+    "session_outcomes, api_keys, idempotency_keys"
 )
 
 
