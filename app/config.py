@@ -120,6 +120,12 @@ class Settings(BaseSettings):
                     f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`); "
                     "the development secret is refused."
                 )
+            if self.jwt_jwks_url and not (self.jwt_issuer and self.jwt_audience):
+                raise ValueError(
+                    "APP_ENV=production with JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE: an "
+                    "identity provider signs tokens for every application it serves, and only "
+                    "its issuer and our audience tell the tokens meant for this API apart."
+                )
             if self.api_key_pepper == DEVELOPMENT_API_KEY_PEPPER or (
                 len(self.api_key_pepper) < MIN_SECRET_LENGTH
             ):

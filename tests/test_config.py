@@ -41,6 +41,30 @@ def test_production_with_strong_secret_is_fine() -> None:
     assert settings.app_env == "production"
 
 
+@pytest.mark.parametrize(
+    "claims", [{}, {"jwt_issuer": "https://idp.example"}, {"jwt_audience": "therapy-goals"}]
+)
+def test_production_with_an_identity_provider_names_its_issuer_and_our_audience(
+    claims: dict[str, str],
+) -> None:
+    with pytest.raises(ValidationError, match="JWT_ISSUER and JWT_AUDIENCE"):
+        Settings(
+            app_env="production",
+            jwt_jwks_url="https://idp.example/.well-known/jwks.json",
+            api_key_pepper=STRONG,
+            database_url="postgresql+asyncpg://x/y?sslmode=verify-full",
+            **claims,
+        )
+    Settings(
+        app_env="production",
+        jwt_jwks_url="https://idp.example/.well-known/jwks.json",
+        jwt_issuer="https://idp.example",
+        jwt_audience="therapy-goals",
+        api_key_pepper=STRONG,
+        database_url="postgresql+asyncpg://x/y?sslmode=verify-full",
+    )
+
+
 def test_development_secret_is_allowed_in_development_and_flagged() -> None:
     settings = Settings(app_env="development", jwt_secret=DEVELOPMENT_JWT_SECRET)
     assert settings.uses_development_secret

@@ -17,6 +17,9 @@ from app.problems import ServiceUnavailable, Unauthorized
 from app.schemas import is_name
 
 ALLOWED_ALGORITHMS = ["HS256"]
+# A token's `typ` header, when it has one, must say it is an access token (RFC 9068's
+# `at+jwt`, or plain `JWT`): not a refresh, logout or event token the provider also signs.
+ACCESS_TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 MAX_ORG_LENGTH = 64
 MAX_SUBJECT_LENGTH = 255
 
@@ -72,9 +75,20 @@ async def verify_token(
     return caller
 
 
+def _check_type(token: str) -> None:
+    """Before the signature, which covers the header: a wrong `typ` fails either way."""
+    try:
+        typ = jwt.get_unverified_header(token).get("typ")
+    except jwt.PyJWTError:
+        raise Unauthorized("The token is not valid.") from None
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES):
+        raise Unauthorized("The token is not an access token (see its `typ` header).")
+
+
 async def _verified_claims(
     token: str, settings: Settings, jwks: JwksKeySource | None
 ) -> dict[str, Any]:
+    _check_type(token)
     if jwks is not None:
         try:
             claims = await verify_with_jwks(

@@ -99,6 +99,10 @@ BAD_TOKENS = {
     "org_not_a_string": lambda: sign(claims(org=["org-a"])),
     "garbage": lambda: "not.a.jwt",
     "hs512": lambda: jwt.encode(claims(), TEST_JWT_SECRET * 2, algorithm="HS512"),
+    # Signed alike, but not access tokens: a refresh token, an ID token typed as such.
+    "typ_refresh": lambda: sign(claims(), headers={"typ": "refresh+jwt"}),
+    "typ_id_token": lambda: sign(claims(), headers={"typ": "id_token+jwt"}),
+    "typ_not_a_string": lambda: sign(claims(), headers={"typ": 1}),
 }
 
 
@@ -108,6 +112,12 @@ async def test_bad_tokens_are_401(strict_http: AsyncClient, variant: str) -> Non
     assert response.status_code == 401, variant
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert "error=" in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("typ", ["JWT", "at+jwt", "application/at+jwt", None])
+async def test_access_tokens_are_accepted_typed_or_not(strict_http: AsyncClient, typ: str) -> None:
+    response = await call(strict_http, sign(claims(), headers={"typ": typ}))
+    assert response.status_code == 200, response.text
 
 
 async def test_rs256_token_is_refused_when_only_hs256_is_configured(
