@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from app.routing import FlatRoute, flat_routes
+from tests.api import Api
 
 
 def api_routes(app: FastAPI) -> list[FlatRoute]:
@@ -94,3 +95,24 @@ async def test_docs_and_redoc_are_served_without_a_cdn(http: AsyncClient) -> Non
             response = await http.get(asset)
             assert response.status_code == 200, asset
             assert len(response.content) > 1000, asset
+
+
+async def test_the_readmes_try_it_flow_works_with_the_documented_examples(
+    http: AsyncClient, api: Api
+) -> None:
+    """README "Trying it in /docs": a client, a goal from the example body, active, revisions.
+    The example's dates follow the calendar: a fixed target date would have made this
+    flow fail once it had passed (the goal is no longer time-bound)."""
+    spec = (await http.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    (example,) = schemas["GoalCreate"]["examples"]
+    (edit,) = schemas["GoalUpdate"]["examples"]
+    alice = api.actor("clinician", sub="alice")
+    client = await api.client(alice)
+    created = await alice.post(f"/v1/clients/{client['id']}/goals", json=example)
+    assert created.status_code == 201, created.text
+    url = f"/v1/goals/{created.json()['id']}"
+    active = await alice.post(f"{url}/transition", json={"to": "active"})
+    assert active.status_code == 200, active.text
+    assert (await alice.patch(url, json=edit)).status_code == 200
+    assert len((await alice.get(f"{url}/revisions")).json()["items"]) == 3

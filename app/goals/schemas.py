@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, WithJsonSchema
@@ -80,6 +80,9 @@ GasLevels = Annotated[
 ]
 GasWeight = Annotated[float, Strict(), Field(gt=0, le=100, allow_inf_nan=False)]
 
+# The examples' dates are relative to the day the service started, so that "try it out" with
+# the example body makes a goal that can become active (its target date still ahead).
+_TODAY = datetime.now(UTC).date()
 _EXAMPLE_GOAL: dict[str, Any] = {
     "title": "Write down one feeling and its trigger each evening",
     "description": "Use the notes app before bed to name one feeling from the day and what set it "
@@ -94,8 +97,8 @@ _EXAMPLE_GOAL: dict[str, Any] = {
         "baseline": 1,
         "target": 5,
     },
-    "start_date": "2026-12-01",
-    "target_date": "2027-02-28",
+    "start_date": _TODAY.isoformat(),
+    "target_date": (_TODAY + timedelta(weeks=12)).isoformat(),
     "relevance": "Naming feelings early helps R. notice anger building before it turns into "
     "arguments at home.",
     "is_focus": True,
@@ -151,7 +154,11 @@ class GoalUpdate(PatchModel):
     """Send only what changes. Lifecycle moves go through `POST /v1/goals/{id}/transition`."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"target_date": "2027-03-31", "priority": "medium"}]}
+        json_schema_extra={
+            "examples": [
+                {"target_date": (_TODAY + timedelta(weeks=16)).isoformat(), "priority": "medium"}
+            ]
+        }
     )
     _not_null = frozenset(
         {"title", "category", "priority", "is_focus", "gas_weight", "expressed_by"}
