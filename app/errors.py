@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException
 
+from app.http import PATTERN_MESSAGES
 from app.idempotency.service import Replay
 from app.problems import (
     INTERNAL_ERROR_DETAIL,
@@ -85,6 +86,15 @@ def _without_union_branches(raw: Sequence[Any]) -> list[Any]:
     return kept
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, but a pattern's meaning instead of the pattern where we know it."""
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_MESSAGES:
+        return PATTERN_MESSAGES[pattern]
+    message: str = error["msg"]
+    return message
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):  # registered for this type only
         raise exc
@@ -99,7 +109,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         )
     # Never echo the rejected input back: it may be PHI.
     errors = [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        {"loc": list(error["loc"]), "msg": _message(error), "type": error["type"]}
         for error in _without_union_branches(raw)
     ]
     if all(_is_malformed(error["loc"]) for error in errors):

@@ -61,6 +61,13 @@ def parse_timestamp(raw: str | None, name: str) -> datetime | None:
         raise UnprocessableContent(f"`{name}`: {message}", errors=[error]) from None
 
 
+# What to tell a caller whose value fails one of these patterns, instead of the pattern.
+PATTERN_MESSAGES = {
+    RFC3339_PATTERN: "must be an RFC 3339 timestamp with an offset, e.g. 2026-11-20T18:30:00Z "
+    "(in a query string, write a + offset as %2B)",
+    IF_MATCH_PATTERN: 'must be the ETag a response gave, e.g. "3", or a list of them',
+}
+
 IfMatchHeader = Annotated[
     Annotated[str, StringConstraints(max_length=1024, pattern=IF_MATCH_PATTERN)] | Absent,
     Header(

@@ -121,12 +121,20 @@ class _Windows:
         return self.refused(detail, headers={"Retry-After": str(retry_after)})
 
 
+def per_window(item: RateLimitItem, what: str) -> str:
+    """`item` in words: "600 requests per minute", "5000 records per 2 hours"."""
+    unit = item.GRANULARITY.name
+    window = unit if item.multiples == 1 else f"{item.multiples} {unit}s"
+    return f"{item.amount} {what} per {window}"
+
+
 class CallerRateLimiter(_Windows):
     async def check(self, caller: Caller) -> None:
         identity = (caller.unique_key,)
         for item in self.items:
             if not await self.limiter.hit(item, *identity):
-                raise await self.refusal(item, f"More than {item} requests; slow down.", *identity)
+                detail = f"Your limit is {per_window(item, 'requests')}; slow down."
+                raise await self.refusal(item, detail, *identity)
 
 
 class ListBudget(_Windows):
@@ -149,7 +157,10 @@ class ListBudget(_Windows):
         for item in self.items:  # every window must have room before any is charged
             if not await self.limiter.test(item, *identity, cost=records):
                 _log.warning("list budget spent", budget=str(item), records=records)
-                detail = f"This page of {records} would pass your budget of {item} listed."
+                detail = (
+                    f"This page of {records} records would pass your budget of "
+                    f"{per_window(item, 'records listed')}."
+                )
                 raise await self.refusal(item, detail, *identity)
         for item in self.items:
             await self.limiter.hit(item, *identity, cost=records)

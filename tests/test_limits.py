@@ -90,6 +90,7 @@ async def test_rate_limit_per_caller(strict_api: Api) -> None:
     assert statuses == [200] * 5 + [429] * 2
     limited = await alice.get("/v1/clients")
     assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.json()["detail"] == "Your limit is 5 requests per day; slow down."
     other = strict_api.actor(org="rate-org", sub="bob")
     assert (await other.get("/v1/clients")).status_code == 200
 
@@ -289,6 +290,9 @@ async def test_listing_past_the_budget_is_refused_audited_and_logged(
     assert int(refused.headers["Retry-After"]) > 60  # when the hour's budget is back
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"].endswith(":list-budget-spent")
+    assert refused.json()["detail"] == (
+        "This page of 2 records would pass your budget of 4 records listed per hour."
+    )
     assert (await alice.get("/v1/clients", params={"limit": 1})).status_code == 200  # 4 spent
     assert (await alice.get(f"/v1/clients/{clients[0]['id']}/goals")).status_code == 429
 

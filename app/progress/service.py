@@ -297,6 +297,8 @@ class ProgressService:
             raise invalid("value", "Only measurements carry a value.")
         if data.kind == "note" and not data.note:
             raise invalid("note", "A note needs its text.")
+        if data.kind == "step_completed" and data.step_id is None:
+            raise invalid("step_id", "A completed step needs the step's `step_id`.")
         if data.kind != "step_completed" and data.step_id is not None:
             raise invalid("step_id", "Only step_completed events point at a step.")
         ProgressService._check_fits(goal, data.value, data.gas_level)

@@ -108,6 +108,7 @@ async def test_patch_with_stale_if_match_is_412_and_changes_nothing(
     assert (await alice.get(url)).json()["priority"] == "low"
     garbage = await alice.patch(url, json={"priority": "medium"}, headers={"If-Match": "abc"})
     assert garbage.status_code == 400  # not an entity-tag at all
+    assert garbage.json()["errors"][0]["msg"].startswith("must be the ETag a response gave")
     for not_ours in ('"abc"', '"1", "3"', 'W/"1"'):  # well-formed, and no tag names version 2
         refused = await alice.patch(
             url, json={"priority": "medium"}, headers={"If-Match": not_ours}

@@ -133,6 +133,29 @@ async def test_event_rules(api: Api, alice: Actor, robin: Actor, client_id: str)
     assert len((await alice.get(url)).json()["items"]) == 1
 
 
+async def test_a_query_timestamp_or_a_missing_step_is_explained_not_patterned(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    url = f"/v1/goals/{goal_id}/progress-events"
+    for sent in ("2026-11-20", "2026-11-20T08:00:00 01:00"):  # a date; a + sent unencoded
+        listed = await alice.get(url, params={"occurred_after": sent})
+        assert listed.status_code == 422
+        (error,) = listed.json()["errors"]
+        assert error["loc"] == ["query", "occurred_after"]
+        assert error["msg"].startswith("must be an RFC 3339 timestamp with an offset")
+        assert "%2B" in error["msg"]
+    no_step = await alice.post(url, json={"kind": "step_completed"})
+    assert no_step.status_code == 422
+    assert no_step.json()["errors"] == [
+        {
+            "loc": ["body", "step_id"],
+            "msg": "A completed step needs the step's `step_id`.",
+            "type": "value_error",
+        }
+    ]
+
+
 async def test_gas_level_only_on_goals_with_levels(api: Api, alice: Actor, client_id: str) -> None:
     goal_id = await make_goal(api, alice, client_id, gas_levels=GAS)
     url = f"/v1/goals/{goal_id}/progress-events"
