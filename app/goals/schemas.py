@@ -43,13 +43,18 @@ class Measure(WireModel):
     scale_max: MeasureNumber | None = Field(default=None, description="Required for `scale`.")
 
 
+_GAS_KEYS: list[GasLevel] = ["-2", "-1", "0", "1", "2"]
+
+
+def _in_level_order(levels: dict[GasLevel, str]) -> dict[GasLevel, str]:
+    """From -2 to 2, however they were sent or stored (jsonb keeps its keys in its own order)."""
+    return {key: levels[key] for key in _GAS_KEYS if key in levels}
+
+
 def _all_five_levels(levels: dict[GasLevel, str]) -> dict[GasLevel, str]:
-    if set(levels) != {"-2", "-1", "0", "1", "2"}:
+    if set(levels) != set(_GAS_KEYS):
         raise ValueError('give all five levels "-2", "-1", "0", "1" and "2", or none')
-    return levels
-
-
-_GAS_KEYS = ["-2", "-1", "0", "1", "2"]
+    return _in_level_order(levels)
 GasLevels = Annotated[
     dict[GasLevel, LongText],
     AfterValidator(_all_five_levels),
@@ -206,7 +211,7 @@ class GoalState(ReadModel):
     lifecycle_status: LifecycleStatus
     status_reason: str | None
     achievement_status: AchievementStatus | None
-    gas_levels: dict[GasLevel, str] | None
+    gas_levels: Annotated[dict[GasLevel, str], AfterValidator(_in_level_order)] | None
     gas_weight: float
 
 

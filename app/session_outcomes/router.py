@@ -45,9 +45,10 @@ async def create_session_outcome(
     200 and stores nothing; with a different body it is 409. An `achievement_status` becomes
     the goal's status, recorded in its revisions. Needs the `session_outcomes:write` scope."""
     recorded = await service.record(body)
-    if recorded.replayed:
+    if recorded.replayed:  # as first sent: the stored body, its fields in the model's order
+        first = SessionOutcomeRead.model_validate(recorded.body).model_dump(mode="json")
         return JSONResponse(
-            recorded.body, status_code=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
+            first, status_code=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
         )
     response.headers["Location"] = f"/v1/session-outcomes/{recorded.body['id']}"
     return SessionOutcomeRead.model_validate(recorded.body)

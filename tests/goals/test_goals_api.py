@@ -235,6 +235,22 @@ async def test_unknown_fields_and_bounds_are_rejected(alice: Actor, client_id: s
     assert listed == []
 
 
+async def test_gas_levels_read_from_minus_two_to_two_wherever_they_are_read(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """jsonb keeps an object's keys in an order of its own ("0", "1", "2", "-1", "-2");
+    clients show the scale in the order they get it."""
+    levels = {"2": "e", "0": "c", "-2": "a", "1": "d", "-1": "b"}
+    goal = await api.goal(alice, client_id, gas_levels=levels)
+    reads = [
+        goal,
+        (await alice.get(f"/v1/goals/{goal['id']}")).json(),
+        (await alice.get("/v1/goals", params={"client_id": client_id})).json()["items"][0],
+    ]
+    for read in reads:
+        assert list(read["gas_levels"].items()) == sorted(levels.items(), key=lambda i: int(i[0]))
+
+
 async def test_validate_is_a_dry_run(alice: Actor, client_id: str) -> None:
     report = await alice.post("/v1/goals/validate", json={"title": "be happier"})
     assert report.status_code == 200

@@ -80,6 +80,7 @@ async def test_an_ehr_posts_an_outcome(api: Api, connection: AsyncConnection) ->
     )
     fetched = await api.http.get(f"/v1/session-outcomes/{body['id']}", headers=headers)
     assert fetched.json() == body
+    assert list(fetched.json()) == list(body)
     assert await count(connection, "session_outcomes") == 1
 
 
@@ -93,6 +94,7 @@ async def test_same_body_again_is_200_with_the_first_response(
     again = await api.http.post("/v1/session-outcomes", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
+    assert list(again.json()) == list(first.json())  # in the same order too: jsonb has its own
     assert await count(connection, "progress_events") == 2
     changed = await api.http.post(
         "/v1/session-outcomes", json={**body, "note": "different"}, headers=headers
