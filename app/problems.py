@@ -112,6 +112,11 @@ class UnprocessableContent(AppError):
     title = "Validation error"
 
 
+class IdempotencyKeyInFlight(Conflict):
+    slug = "idempotency-key-in-flight"
+    title = "Idempotency-Key in flight"
+
+
 class IdempotencyKeyReused(AppError):
     status = 422
     slug = "idempotency-key-reused"

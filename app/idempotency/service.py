@@ -25,7 +25,7 @@ from app.auth.caller import Caller
 from app.auth.dependencies import get_caller
 from app.db import new_id, utcnow
 from app.idempotency.repository import IdempotencyRepository, Owner
-from app.problems import Conflict, IdempotencyKeyReused
+from app.problems import IdempotencyKeyInFlight, IdempotencyKeyReused
 from app.schemas import Absent
 
 RETENTION = timedelta(hours=24)
@@ -104,7 +104,7 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
     request_hash = fingerprint(request, body)
     repository = IdempotencyRepository(request.state.session)
     if not await repository.try_lock(owner, idempotency_key):
-        raise Conflict(
+        raise IdempotencyKeyInFlight(
             "A request with this Idempotency-Key is still being processed; retry shortly.",
             headers={"Retry-After": "1"},
         )

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from datetime import timedelta
 
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -153,6 +154,28 @@ async def test_expired_keys_run_again_and_are_purged(api: Api, connection: Async
     assert remaining.scalar_one() == 0
 
 
+async def test_a_key_whose_first_request_still_runs_is_409_in_flight(
+    app: FastAPI, committed_api: Api
+) -> None:
+    """The first request holds the key's lock until it commits: held here from another
+    connection, as a first request still running would hold it."""
+    alice = committed_api.actor()
+    name = "\x1f".join(("org-a", "user:alice", "in-flight-1"))
+    async with app.state.engine.begin() as first:
+        await first.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
+        second = await alice.post(
+            "/v1/clients",
+            json={"display_name": "Twice"},
+            headers={"Idempotency-Key": "in-flight-1"},
+        )
+    assert second.status_code == 409
+    assert second.json()["type"].endswith(":idempotency-key-in-flight")
+    assert second.headers["Retry-After"] == "1"
+    assert (await alice.get("/v1/clients")).json()["items"] == []  # nothing was done
+
+
 async def test_20_concurrent_requests_with_one_key_create_one_row(committed_api: Api) -> None:
     alice = committed_api.actor()
     headers = {"Idempotency-Key": "race-1"}
@@ -164,7 +187,9 @@ async def test_20_concurrent_requests_with_one_key_create_one_row(committed_api:
     )
     statuses = [r.status_code for r in responses]
     assert set(statuses) <= {201, 409}, statuses
-    assert all(r.headers.get("Retry-After") for r in responses if r.status_code == 409)
+    in_flight = [r for r in responses if r.status_code == 409]
+    assert all(r.headers.get("Retry-After") for r in in_flight)
+    assert all(r.json()["type"].endswith(":idempotency-key-in-flight") for r in in_flight)
     created = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(created) == 1
     listed = (await alice.get("/v1/clients")).json()["items"]
