@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header
 from pydantic import Field, StringConstraints
@@ -77,3 +77,21 @@ IfMatchHeader = Annotated[
         "responses weaken ETags, and a client should not be locked out by that.",
     ),
 ]
+
+
+# Success headers, as OpenAPI documents them (see `TransactionalRoute`).
+ETAG_HEADER = {
+    "description": 'The version you read, e.g. `"3"`: send it back as `If-Match` to change '
+    "this record only if nobody changed it since.",
+    "schema": {"type": "string"},
+}
+REPLAYED_HEADER = {
+    "description": "`true` when this is the stored response of an earlier request with the "
+    "same `Idempotency-Key`: nothing was done again.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+LOCATION_HEADER = {"description": "The new record's URL.", "schema": {"type": "string"}}
+# For `responses=` of a route that answers 201 with the new record's `Location`.
+CREATED_WITH_LOCATION: dict[int | str, dict[str, Any]] = {
+    201: {"headers": {"Location": LOCATION_HEADER}}
+}

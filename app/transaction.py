@@ -25,6 +25,7 @@ from app.audit.recorder import record_failure, record_read, record_success
 from app.db import KeptSessions
 from app.driver import commit_held_back
 from app.handlers import Handler, plan_handler, plannable, planned_app
+from app.http import ETAG_HEADER, REPLAYED_HEADER
 from app.idempotency.service import idempotency_guard, remember_response
 from app.problems import problem_responses
 from app.routing import operation_id
@@ -44,6 +45,7 @@ class TransactionalRoute(APIRoute):
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
         super().__init__(path, endpoint, **kwargs)
+        self._document_success_headers()
         if plannable(self) and self.dependency_overrides_provider is None:
             self.app = planned_app(self.handler)  # the one FastAPI's app was just built with
         # What every path this route matches starts with, and how many slashes it has, once
@@ -52,6 +54,22 @@ class TransactionalRoute(APIRoute):
         # and "" and None let everything by.
         self.literal_prefix = ""
         self.slashes: int | None = None
+
+    def _document_success_headers(self) -> None:
+        """In OpenAPI, the headers every success of this route carries: an `ETag` with a
+        versioned record, `Idempotent-Replayed` on a POST (when it is a replay). `Location`
+        is the route's own to declare (`CREATED_WITH_LOCATION`)."""
+        headers: dict[str, Any] = {}
+        if "version" in getattr(self.response_model, "model_fields", {}):
+            headers["ETag"] = ETAG_HEADER
+        if "POST" in (self.methods or ()):
+            headers["Idempotent-Replayed"] = REPLAYED_HEADER
+        if not headers:
+            return
+        status = self.status_code or 200
+        success = dict(self.responses.get(status, {}))
+        success["headers"] = {**headers, **success.get("headers", {})}
+        self.responses = {**self.responses, status: success}
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Starlette tries the routes in order, each with its regular expression, until one

@@ -522,9 +522,15 @@ async def test_outsiders_get_the_same_answer_as_for_a_missing_id_and_change_noth
     def last_the_closing(route: tuple[str, str]) -> tuple[bool, bool, bool, tuple[str, str]]:
         return (route[0] in MUTATING, route[1].endswith("/transition"), route[0] == "DELETE", route)
 
+    # Each success also carries the headers the OpenAPI document says it does (a replay's
+    # Idempotent-Replayed aside).
+    spec = app.openapi()["paths"]
     for method, path in sorted(routes, key=last_the_closing):
         response = await PROBES[(method, path)].send(world.admin, method, path, world.victim_ids)
         assert response.is_success, f"admin {method} {path}: {response.text}"
+        documented = spec[path][method.lower()]["responses"][str(response.status_code)]
+        promised = {name.lower() for name in documented.get("headers", {})}
+        assert promised - {"idempotent-replayed"} <= set(response.headers), (method, path)
     # ...and the admin's own DELETE did revoke the key: the outsiders' 404s were not a no-op.
     revoked = await world.integration.get(f"/v1/goals/{world.proposal['id']}")
     assert revoked.status_code == 401, revoked.text

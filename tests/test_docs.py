@@ -116,3 +116,24 @@ async def test_the_readmes_try_it_flow_works_with_the_documented_examples(
     assert active.status_code == 200, active.text
     assert (await alice.patch(url, json=edit)).status_code == 200
     assert len((await alice.get(f"{url}/revisions")).json()["items"]) == 3
+
+
+async def test_the_headers_clients_act_on_are_documented(http: AsyncClient) -> None:
+    """Generated clients and /docs readers learn of ETag, Location, Idempotent-Replayed,
+    Retry-After and WWW-Authenticate from the document, not by trying."""
+    paths = (await http.get("/openapi.json")).json()["paths"]
+
+    def headers(path: str, method: str, status: str) -> set[str]:
+        return set(paths[path][method]["responses"][status].get("headers", {}))
+
+    assert headers("/v1/goals/{goal_id}", "get", "200") == {"ETag"}
+    assert headers("/v1/goals/{goal_id}", "patch", "200") == {"ETag"}
+    assert headers("/v1/clients", "post", "201") == {"ETag", "Location", "Idempotent-Replayed"}
+    assert headers("/v1/goals/{goal_id}/progress-events", "post", "201") == {
+        "Location",
+        "Idempotent-Replayed",
+    }
+    assert headers("/v1/goals", "get", "200") == set()  # a page has no version
+    assert headers("/v1/goals", "get", "429") == {"Retry-After"}
+    assert headers("/v1/goals", "get", "503") == {"Retry-After"}
+    assert headers("/v1/goals", "get", "401") == {"WWW-Authenticate"}

@@ -10,7 +10,7 @@ from fastapi import Depends, Path, Query, Request, Response, status
 from app.auth.dependencies import ServiceDependency
 from app.clients.schemas import CareTeam, CareTeamMemberRead, ClientCreate, ClientRead, ClientUpdate
 from app.clients.service import ClientService
-from app.http import IfMatchHeader, etag, parse_if_match
+from app.http import CREATED_WITH_LOCATION, IfMatchHeader, etag, parse_if_match
 from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
@@ -31,7 +31,7 @@ ClinicianSubject = Annotated[Identifier, Path(description="The clinician's user 
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a client",
-    responses=problem_responses(403, 409, 415),
+    responses={**problem_responses(403, 409, 415), **CREATED_WITH_LOCATION},
 )
 async def create_client(
     body: ClientCreate, service: ClientServiceDep, response: Response

@@ -21,7 +21,14 @@ from app.goals.schemas import (
 from app.goals.service import GoalService, to_read
 from app.goals.smart import SmartReport
 from app.goals.vocabulary import Category
-from app.http import IfMatchHeader, TimestampText, etag, parse_if_match, parse_timestamp
+from app.http import (
+    CREATED_WITH_LOCATION,
+    IfMatchHeader,
+    TimestampText,
+    etag,
+    parse_if_match,
+    parse_timestamp,
+)
 from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
@@ -68,7 +75,7 @@ async def _list(
     "/v1/clients/{client_id:uuid}/goals",
     status_code=status.HTTP_201_CREATED,
     summary="Create (propose) a goal for a client",
-    responses=problem_responses(403, 404, 409, 415),
+    responses={**problem_responses(403, 404, 409, 415), **CREATED_WITH_LOCATION},
 )
 async def create_goal(
     client_id: uuid.UUID, body: GoalCreate, service: GoalServiceDep, response: Response

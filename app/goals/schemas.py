@@ -55,6 +55,8 @@ def _all_five_levels(levels: dict[GasLevel, str]) -> dict[GasLevel, str]:
     if set(levels) != set(_GAS_KEYS):
         raise ValueError('give all five levels "-2", "-1", "0", "1" and "2", or none')
     return _in_level_order(levels)
+
+
 GasLevels = Annotated[
     dict[GasLevel, LongText],
     AfterValidator(_all_five_levels),

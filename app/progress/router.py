@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response, status
 
 from app.auth.dependencies import ServiceDependency
-from app.http import TimestampText, parse_timestamp
+from app.http import CREATED_WITH_LOCATION, TimestampText, parse_timestamp
 from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, LimitQuery, Page, TimedCursorQuery, decode_timed_cursor
 from app.problems import problem_responses
@@ -44,7 +44,7 @@ Before = Annotated[
     "/v1/goals/{goal_id:uuid}/progress-events",
     status_code=status.HTTP_201_CREATED,
     summary="Record progress on a goal",
-    responses=problem_responses(403, 404, 409, 415),
+    responses={**problem_responses(403, 404, 409, 415), **CREATED_WITH_LOCATION},
 )
 async def record_progress_event(
     goal_id: uuid.UUID, body: EventCreate, service: ProgressServiceDep, response: Response

@@ -9,6 +9,7 @@ from fastapi import Depends, Response, status
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import ServiceDependency
+from app.http import CREATED_WITH_LOCATION
 from app.problems import problem_responses
 from app.session_outcomes.schemas import SessionOutcomeCreate, SessionOutcomeRead
 from app.session_outcomes.service import SessionOutcomeService
@@ -33,7 +34,7 @@ _REPLAYED: dict[int | str, dict[str, Any]] = {
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOutcomeRead,  # what the 201 carries (a replay returns its own 200)
     summary="Record what happened in a therapy session (EHR integrations)",
-    responses={**problem_responses(403, 404, 409, 415), **_REPLAYED},
+    responses={**problem_responses(403, 404, 409, 415), **_REPLAYED, **CREATED_WITH_LOCATION},
 )
 async def create_session_outcome(
     body: SessionOutcomeCreate, service: OutcomeServiceDep, response: Response

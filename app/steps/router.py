@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Response, status
 
 from app.auth.dependencies import ServiceDependency
-from app.http import IfMatchHeader, etag, parse_if_match
+from app.http import CREATED_WITH_LOCATION, IfMatchHeader, etag, parse_if_match
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
 from app.steps.schemas import StepCreate, StepRead, StepUpdate
@@ -30,7 +30,7 @@ def _step_response(step_read: StepRead, response: Response) -> StepRead:
     "/v1/goals/{goal_id:uuid}/steps",
     status_code=status.HTTP_201_CREATED,
     summary="Add a step to a goal's action plan",
-    responses=problem_responses(403, 404, 409, 415),
+    responses={**problem_responses(403, 404, 409, 415), **CREATED_WITH_LOCATION},
 )
 async def create_step(
     goal_id: uuid.UUID, body: StepCreate, service: StepServiceDep, response: Response
