@@ -66,6 +66,7 @@ async def test_seed_demo_loads_a_client_with_active_goals(migrated_database: str
     env = {"DATABASE_URL": migrated_database, "JWT_SECRET": TEST_JWT_SECRET}
     output = run_cli("seed-demo", "--org", "cli-demo-org", env=env)
     assert "Demo data loaded in org 'cli-demo-org'" in output
+    assert "request" not in output  # the service's access lines stay out of it
     alice = api.actor("clinician", org="cli-demo-org", sub="alice")
     goals = (await alice.get("/v1/goals")).json()["items"]
     assert [goal["lifecycle_status"] for goal in goals] == ["active", "active"]
