@@ -37,5 +37,8 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     methods: set[str] = set()
     for flat in flat_routes(app):
         if flat.regex.match(path):
-            methods |= flat.route.methods or set()
+            served = flat.route.methods or set()
+            if "GET" in served and getattr(flat.route, "answers_head", False):
+                served = served | {"HEAD"}
+            methods |= served
     return sorted(methods)

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from app.audit.recorder import record_failure, record_read, record_success
 from app.db import KeptSessions
@@ -34,6 +34,8 @@ READS = frozenset({"GET", "HEAD"})
 
 
 class TransactionalRoute(APIRoute):
+    answers_head = True  # a GET route answers HEAD too (see `_serves_head`)
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
         responses = dict(kwargs.get("responses") or {})
@@ -82,7 +84,22 @@ class TransactionalRoute(APIRoute):
                 self.slashes is not None and path.count("/") != self.slashes
             ):
                 return Match.NONE, {}
-        return super().matches(scope)
+        match, child_scope = super().matches(scope)
+        if match is Match.PARTIAL and self._serves_head(scope):
+            return Match.FULL, child_scope
+        return match, child_scope
+
+    def _serves_head(self, scope: Scope) -> bool:
+        """HEAD is a GET whose body the server does not send (RFC 9110 9.3.2): uvicorn sends
+        the headers alone. Starlette's routes answer it; FastAPI's list only the methods
+        declared, which OpenAPI documents."""
+        return scope.get("method") == "HEAD" and "GET" in (self.methods or ())
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._serves_head(scope):
+            await self.app(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Handler:
         self.handler: Handler = self.in_transaction(plan_handler(self, super().get_route_handler()))

@@ -151,13 +151,31 @@ async def test_without_configured_origins_no_origin_is_allowed(api: Api) -> None
         assert "access-control-allow-origin" not in response.headers
 
 
+async def test_head_answers_as_get_does_without_a_body(api: Api) -> None:
+    """HEAD of what GET serves: its status and headers (the server sends no body; uvicorn
+    drops it), the same 404 for what the caller may not see."""
+    alice = api.actor()
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+    got, head = await alice.get(url), await alice.request("HEAD", url)
+    assert head.status_code == 200
+    for name in ("content-type", "etag", "cache-control"):
+        assert head.headers[name] == got.headers[name]
+    listed = await alice.request("HEAD", "/v1/goals")
+    assert listed.status_code == 200
+    outsider = api.actor(org="org-b")
+    assert (await outsider.request("HEAD", url)).status_code == 404
+    assert (await alice.request("HEAD", "/v1/goals/validate")).status_code == 405  # POST only
+
+
 async def test_405_lists_every_allowed_method(api: Api) -> None:
     alice = api.actor()
     response = await alice.request("OPTIONS", "/v1/clients")
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, POST"
+    assert response.headers["Allow"] == "GET, HEAD, POST"
     goal = await alice.delete("/v1/goals/01935c4e-0000-7000-8000-000000000000")
-    assert goal.headers["Allow"] == "GET, PATCH"
+    assert goal.headers["Allow"] == "GET, HEAD, PATCH"
     validate = await alice.get("/v1/goals/validate")
     assert validate.status_code == 405
     assert validate.headers["Allow"] == "POST"
