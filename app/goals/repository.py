@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, any_, bindparam, or_, select, update
+from sqlalchemy import Select, Table, and_, any_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,7 +20,6 @@ from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, utcnow
 from app.driver import DriverQuery, Row, execute, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision, GoalView
-from app.progress.models import ProgressEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,30 +146,26 @@ class GoalRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    async def judgements(self, goal_id: uuid.UUID) -> list[tuple[str | None, bool]]:
-        """The achievement statuses the goal's revisions set, newest first, each with whether
-        it still stands: set by a person's edit, or with a progress event still recorded."""
-        events = cast(Table, ProgressEvent.__table__)
-        stands = or_(GoalRevision.progress_event_id.is_(None), events.c.status == "recorded")
+    async def latest_edited_judgement(
+        self, goal_id: uuid.UUID
+    ) -> tuple[str | None, datetime] | None:
+        """The achievement status a clinician last set (or cleared: None) by editing the goal,
+        and when; None if no edit ever did. Revisions made with a progress event are not
+        edits: the event is the judgement, and stands while it is recorded."""
+        after = GoalRevision.changes["achievement_status"]["after"].astext
         statement = (
-            select(GoalRevision.changes["achievement_status"]["after"].astext, stands)
-            .outerjoin(
-                events,
-                and_(
-                    events.c.id == GoalRevision.progress_event_id,
-                    events.c.org_id == GoalRevision.org_id,
-                ),
-            )
+            select(after, GoalRevision.changed_at)
             .where(
                 GoalRevision.org_id == self.caller.org_id,
                 GoalRevision.goal_id == goal_id,
+                GoalRevision.progress_event_id.is_(None),
                 GoalRevision.changes.has_key("achievement_status"),
             )
-            .order_by(GoalRevision.id.desc())
+            .order_by(GoalRevision.changed_at.desc(), GoalRevision.id.desc())
+            .limit(1)
         )
-        return [
-            (status, bool(standing)) for status, standing in await self.session.execute(statement)
-        ]
+        row = (await self.session.execute(statement)).first()
+        return None if row is None else (row[0], row[1])
 
     async def revisions(
         self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int

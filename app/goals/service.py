@@ -220,21 +220,28 @@ class GoalService:
             self._record(goal, "updated", diff, reason=reason, progress_event_id=progress_event_id)
         await self.goals.flush()
 
-    async def withdraw_judgement(self, goal: Goal, progress_event_id: uuid.UUID) -> None:
-        """The progress event `progress_event_id`, which carried a clinician's judgement (an
-        achievement status), was retracted: the judgement that stands now is the latest one
-        not made with a retracted event, or none (the status then follows progress again).
-        The change, if any, is a revision naming the retracted event."""
-        standing = next(
-            (status for status, stands in await self.goals.judgements(goal.id) if stands), None
-        )
+    async def withdraw_judgement(
+        self,
+        goal: Goal,
+        retracted_event_id: uuid.UUID,
+        carried: tuple[str, datetime] | None,
+    ) -> None:
+        """A retracted progress event carried a clinician's judgement (an achievement status),
+        which no longer stands. What stands is the newest judgement left: a recorded event's
+        (`carried`, its status and when it was recorded) or a clinician's edit, whichever came
+        last; with none, or an edit that cleared it, the status follows progress again. The
+        change, if any, is a revision naming the retracted event."""
+        judgements = [
+            found for found in (carried, await self.goals.latest_edited_judgement(goal.id)) if found
+        ]
+        standing = max(judgements, key=lambda judgement: judgement[1])[0] if judgements else None
         before = _snapshot(goal)
         goal.achievement_status = standing
         goal.achievement_status_source = "clinician" if standing is not None else None
         diff = _diff(before, _snapshot(goal))
         if diff:
             reason = "the progress event that set it was retracted"
-            self._record(goal, "updated", diff, reason=reason, progress_event_id=progress_event_id)
+            self._record(goal, "updated", diff, reason=reason, progress_event_id=retracted_event_id)
         await self.goals.flush()
 
     async def revisions(

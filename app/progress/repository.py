@@ -104,6 +104,23 @@ class ProgressRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
+    async def latest_judgement(self, goal_id: uuid.UUID) -> tuple[str, datetime] | None:
+        """The achievement status the goal's newest recorded event carries, and when it was
+        recorded; None if no recorded event carries one."""
+        statement = (
+            select(ProgressEvent.achievement_status, ProgressEvent.recorded_at)
+            .where(
+                ProgressEvent.org_id == self.caller.org_id,
+                ProgressEvent.goal_id == goal_id,
+                ProgressEvent.status == "recorded",
+                ProgressEvent.achievement_status.is_not(None),
+            )
+            .order_by(ProgressEvent.recorded_at.desc(), ProgressEvent.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(statement)).first()
+        return None if row is None or row[0] is None else (row[0], row[1])
+
     # --- figures for summaries and statuses: built in `app.progress.figures` ---
 
     async def measurements(

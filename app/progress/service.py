@@ -166,15 +166,19 @@ class ProgressService:
                 "This event is already retracted.",
                 retracted_at=format_timestamp(event.retracted_at),
             )
+        goal = await self.goals.get(event.goal_id, for_update=True)
+        if LifecycleStatus(goal.lifecycle_status) in CLOSED_STATUSES:
+            raise Conflict(
+                f"The goal is {goal.lifecycle_status}; its progress can no longer be changed."
+            )
         event.status = "retracted"
         event.retracted_at = utcnow()
         event.retracted_by = self.caller.subject
         event.retraction_reason = reason
         await self.events.flush()
-        judged = event.achievement_status is not None
-        goal = await self.goals.get(event.goal_id, for_update=judged)
-        if judged:  # the clinician's judgement it carried no longer stands
-            await self.goals.withdraw_judgement(goal, event.id)
+        if event.achievement_status is not None:  # the judgement it carried no longer stands
+            carried = await self.events.latest_judgement(goal.id)
+            await self.goals.withdraw_judgement(goal, event.id, carried)
         await self.summaries.refresh_achievement(goal)
         return event
 

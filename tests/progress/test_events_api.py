@@ -206,11 +206,23 @@ async def test_retract_marks_and_never_deletes(
 
 async def test_closed_goals_take_no_progress(api: Api, alice: Actor, client_id: str) -> None:
     goal_id = await make_goal(api, alice, client_id)
+    judged = await alice.post(
+        f"/v1/goals/{goal_id}/progress-events",
+        json={"kind": "note", "note": "x", "achievement_status": "achieved"},
+    )
     await alice.post(f"/v1/goals/{goal_id}/transition", json={"to": "cancelled"})
     response = await alice.post(
         f"/v1/goals/{goal_id}/progress-events", json={"kind": "measurement", "value": 3}
     )
     assert response.status_code == 409
+    goal = (await alice.get(f"/v1/goals/{goal_id}")).json()
+    retract = await alice.post(
+        f"/v1/progress-events/{judged.json()['id']}/retract", json={"reason": "wrong goal"}
+    )
+    assert retract.status_code == 409  # nor is its progress changed: the goal stays as closed
+    assert (await alice.get(f"/v1/goals/{goal_id}")).json() == goal
+    event = (await alice.get(f"/v1/progress-events/{judged.json()['id']}")).json()
+    assert event["status"] == "recorded"
 
 
 async def test_measurement_needs_a_measure(api: Api, alice: Actor, client_id: str) -> None:
@@ -334,6 +346,10 @@ async def test_retracting_an_event_withdraws_the_judgement_it_carried(
     assert (await alice.patch(goal_url, json={"achievement_status": "not_achieved"})).is_success
     await retract(later)
     assert await status() == ("not_achieved", "clinician")  # the edit after it still stands
+    again = await judge("sustaining")
+    await judge("sustaining")  # the same judgement again: it changes nothing, and stands
+    await retract(again)
+    assert await status() == ("sustaining", "clinician")
 
 
 async def test_a_client_cannot_retract_what_an_integration_recorded_by_its_name(
