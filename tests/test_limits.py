@@ -180,6 +180,13 @@ async def test_a_key_seen_valid_still_works_from_an_address_over_its_budget(
     assert statuses == [401, 401, 401, 429]
     assert (await http.get("/v1/goals", headers=ehr)).status_code == 200
     assert (await http.get("/v1/goals", headers=lab)).status_code == 429
+    # Revoked, it is a stranger again: refused once by the database, then by the guard.
+    ehr_id = (await admin.get("/v1/api-keys")).json()["items"][0]["id"]
+    assert (await admin.delete(f"/v1/api-keys/{ehr_id}")).status_code == 204
+    assert [(await http.get("/v1/goals", headers=ehr)).status_code for _ in range(2)] == [
+        401,
+        429,
+    ]
 
 
 async def test_an_address_is_let_back_in_once_its_window_has_passed(

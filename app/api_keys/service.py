@@ -18,11 +18,11 @@ from app.permissions import require_role
 from app.problems import NotFound, Unauthorized
 
 
-async def authenticate_key(session: AsyncSession, key: str, pepper: str) -> Caller:
-    """The integration a key belongs to. A malformed, unknown or revoked key is 401 at once."""
+async def authenticate_key(session: AsyncSession, key: str, secret_hash: str) -> Caller:
+    """The integration a key belongs to, `secret_hash` being its `hash_key`. A malformed,
+    unknown or revoked key is 401 at once."""
     if not is_well_formed(key):
         raise Unauthorized("The API key is not valid.")
-    secret_hash = hash_key(key, pepper)
     repository = ApiKeyRepository(session)
     record = await repository.by_hash(secret_hash)
     if (

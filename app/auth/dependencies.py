@@ -75,9 +75,11 @@ class _Bearer(HTTPBearer):
                 digest = hash_key(token, settings.api_key_pepper)
                 if guard.over and digest not in guard.good_keys:
                     await guard.check(sender(host))
-                caller = await authenticate_key(
-                    request.state.session, token, settings.api_key_pepper
-                )
+                try:
+                    caller = await authenticate_key(request.state.session, token, digest)
+                except Unauthorized:
+                    guard.good_keys.pop(digest, None)  # revoked: no longer let by
+                    raise
                 guard.key_was_valid(digest)
                 return caller
             verified: VerifiedTokens = request.app.state.verified_tokens
