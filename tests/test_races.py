@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tests.api import Api
 
 
@@ -30,26 +34,52 @@ async def test_concurrent_step_moves_keep_positions_dense_and_unique(committed_a
     assert sorted(step["id"] for step in plan) == sorted(steps)
 
 
-async def test_concurrent_moves_of_one_step_each_start_from_where_it_is(
-    committed_api: Api,
+async def test_a_move_starts_from_where_the_step_is_once_it_holds_the_plans_lock(
+    app: FastAPI, committed_api: Api
 ) -> None:
-    """Each move reads the step again once it holds the plan's lock. A move that started from
-    the position read before it waited skipped itself as "already there" when the other move
-    had taken the step away meanwhile, and answered 200 with a position the step was not at."""
+    """A move reads its step, then waits for the plan's lock (the goal's row). Whatever
+    committed meanwhile, it must start from the step as it is then: read before the wait, the
+    step moved away (a to 1, b to 0 here) still looked "already at 1", and the move answered
+    200 with position 1 while the step stayed at 0."""
     alice = committed_api.actor("clinician", sub="alice")
     client = await committed_api.client(alice)
     goal = await committed_api.goal(alice, client["id"])
     for title in ("a", "b", "c"):
         await alice.post(f"/v1/goals/{goal['id']}/steps", json={"title": title})
-    steps = (await alice.get(f"/v1/goals/{goal['id']}/steps")).json()["items"]
-    url = f"/v1/steps/{steps[1]['id']}"  # at position 1
-    answers = await asyncio.gather(
-        alice.patch(url, json={"position": 0}), alice.patch(url, json={"position": 1})
+    a, b, _ = (await alice.get(f"/v1/goals/{goal['id']}/steps")).json()["items"]
+    async with app.state.engine.connect() as other:
+        await other.execute(
+            text("SELECT 1 FROM goals WHERE id = :goal FOR UPDATE"), {"goal": goal["id"]}
+        )
+        move = asyncio.create_task(
+            alice.patch(f"/v1/steps/{b['id']}", json={"position": 1})  # where b is now
+        )
+        await _until_a_request_waits_for_a_lock(other)
+        swap = "UPDATE action_steps SET position = position + 10 WHERE id IN (:a, :b)"
+        await other.execute(text(swap), {"a": a["id"], "b": b["id"]})
+        for step, position in ((a, 1), (b, 0)):
+            await other.execute(
+                text("UPDATE action_steps SET position = :position WHERE id = :id"),
+                {"position": position, "id": step["id"]},
+            )
+        await other.commit()
+        moved = await move
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["position"] == 1
+    plan = (await alice.get(f"/v1/goals/{goal['id']}/steps")).json()["items"]
+    assert [(step["title"], step["position"]) for step in plan] == [("a", 0), ("b", 1), ("c", 2)]
+
+
+async def _until_a_request_waits_for_a_lock(connection: AsyncConnection) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
-    final = (await alice.get(url)).json()
-    last = [a.json() for a in answers if a.json()["version"] == final["version"]]
-    assert last == [final]  # the move that committed last said where the step is
+    for _ in range(500):
+        if await connection.scalar(waiting):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the move never waited for the plan's lock")
 
 
 async def test_two_clinicians_patch_the_same_version_one_wins(committed_api: Api) -> None:

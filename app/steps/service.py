@@ -76,6 +76,8 @@ class StepService:
         goal, step = await self._locked(step_id)
         check_version(step.version, if_match, what="step")
         position = changes.pop("position", None)
+        if position is not None:  # past the end is the end: the last step asked to go there stays
+            position = min(position, len(await self.steps.plan(goal.id)) - 1)
         status = changes.pop("status", step.status)
         if "recurrence" in changes:
             changes["recurrence"] = data.model_dump(mode="json")["recurrence"]
@@ -98,9 +100,12 @@ class StepService:
         if step.deleted_at is not None:
             return  # removing it again is not an error: DELETE is idempotent
         goal = await self._lock_plan(step.goal_id)
-        step = await self.steps.get(step_id, deleted_too=True, current=True) or step
-        if step.deleted_at is not None:
+        current = await self.steps.get(step_id, deleted_too=True, current=True)
+        if current is None:  # the caller lost sight of it while waiting for the lock
+            raise NotFound("No step with this id is visible to you.")
+        if current.deleted_at is not None:
             return  # removed while this request waited for the lock
+        step = current
         check_version(step.version, if_match, what="step")
         step.deleted_at = utcnow()
         await self.steps.flush()

@@ -148,6 +148,8 @@ async def test_a_move_is_an_edit_of_the_step_and_honours_if_match(
         assert now["updated_at"] == moved.json()["updated_at"]  # their position changed then
     unmoved = await alice.patch(url, json={"position": 0}, headers={"If-Match": '"2"'})
     assert unmoved.json()["version"] == 2  # already there: nothing changed
+    last = await alice.patch(f"/v1/steps/{b['id']}", json={"position": 99})
+    assert (last.json()["position"], last.json()["version"]) == (2, 1)  # the end already
 
 
 async def test_recurrence_and_validation(alice: Actor, goal: dict[str, Any]) -> None:
