@@ -6,6 +6,9 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 import httpx
 import structlog
@@ -150,6 +153,16 @@ def include_flat(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+def openapi_of_the_day(app: FastAPI) -> dict[str, Any]:
+    """FastAPI writes the schema once; this writes it again on a new (UTC) day, so that the
+    examples dated from today (app.goals.schemas) stay usable in a service that runs on."""
+    today = datetime.now(UTC).date()
+    if getattr(app.state, "openapi_day", None) != today:
+        app.openapi_schema = None
+        app.state.openapi_day = today
+    return type(app).openapi(app)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     production = settings.app_env == "production"
@@ -193,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The API's routes first: the rest (docs, schema, probes, metrics) are matched by their
     # regular expressions, and no path can match one of each kind.
     app.router.routes.sort(key=lambda route: not isinstance(route, TransactionalRoute))
+    app.openapi = partial(openapi_of_the_day, app)  # type: ignore[method-assign]
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # else no browser origin may call: nothing to add or vary by

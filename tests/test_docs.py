@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from app.goals import schemas as goal_schemas
 from app.routing import FlatRoute, flat_routes
 from tests.api import Api
 
@@ -107,6 +110,9 @@ async def test_the_readmes_try_it_flow_works_with_the_documented_examples(
     schemas = spec["components"]["schemas"]
     (example,) = schemas["GoalCreate"]["examples"]
     (edit,) = schemas["GoalUpdate"]["examples"]
+    today = datetime.now(UTC).date()
+    assert date.fromisoformat(example["start_date"]) == today
+    assert date.fromisoformat(example["target_date"]) == today + timedelta(weeks=12)
     alice = api.actor("clinician", sub="alice")
     client = await api.client(alice)
     created = await alice.post(f"/v1/clients/{client['id']}/goals", json=example)
@@ -137,3 +143,19 @@ async def test_the_headers_clients_act_on_are_documented(http: AsyncClient) -> N
     assert headers("/v1/goals", "get", "429") == {"Retry-After"}
     assert headers("/v1/goals", "get", "503") == {"Retry-After"}
     assert headers("/v1/goals", "get", "401") == {"WWW-Authenticate"}
+
+
+async def test_the_examples_dates_move_on_with_the_calendar(
+    app: FastAPI, http: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schema is written once a day: a service that runs for months still offers an
+    example goal whose target date is ahead."""
+    await http.get("/openapi.json")  # written today
+    later = date(2031, 5, 4)
+    monkeypatch.setattr(goal_schemas, "_today", lambda: later)
+    app.state.openapi_day = later - timedelta(days=1)  # as if the day had turned since
+    schemas = (await http.get("/openapi.json")).json()["components"]["schemas"]
+    (example,) = schemas["GoalCreate"]["examples"]
+    assert (example["start_date"], example["target_date"]) == ("2031-05-04", "2031-07-27")
+    (draft,) = schemas["GoalDraft"]["examples"]
+    assert draft["target_date"] == "2031-07-27"

@@ -87,9 +87,9 @@ GasLevels = Annotated[
 ]
 GasWeight = Annotated[float, Strict(), Field(gt=0, le=100, allow_inf_nan=False)]
 
-# The examples' dates are relative to the day the service started, so that "try it out" with
-# the example body makes a goal that can become active (its target date still ahead).
-_TODAY = datetime.now(UTC).date()
+# The examples' dates are relative to the day the schema is written (the app writes it again
+# each day), so that "try it out" with the example body makes a goal that can become active:
+# its target date is still ahead.
 _EXAMPLE_GOAL: dict[str, Any] = {
     "title": "Write down one feeling and its trigger each evening",
     "description": "Use the notes app before bed to name one feeling from the day and what set it "
@@ -104,16 +104,29 @@ _EXAMPLE_GOAL: dict[str, Any] = {
         "baseline": 1,
         "target": 5,
     },
-    "start_date": _TODAY.isoformat(),
-    "target_date": (_TODAY + timedelta(weeks=12)).isoformat(),
     "relevance": "Naming feelings early helps R. notice anger building before it turns into "
     "arguments at home.",
     "is_focus": True,
 }
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _dated_goal_example(schema: dict[str, Any]) -> None:
+    today = _today()
+    dates = {"start_date": today, "target_date": today + timedelta(weeks=12)}
+    schema["examples"] = [{**_EXAMPLE_GOAL, **{k: v.isoformat() for k, v in dates.items()}}]
+
+
+def _dated_edit_example(schema: dict[str, Any]) -> None:
+    target = _today() + timedelta(weeks=16)
+    schema["examples"] = [{"target_date": target.isoformat(), "priority": "medium"}]
+
+
 class GoalCreate(WireModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_GOAL]})
+    model_config = ConfigDict(json_schema_extra=_dated_goal_example)
 
     title: Name = Field(
         description="What the client will do, in their words: a behaviour, not a feeling."
@@ -141,7 +154,7 @@ class GoalCreate(WireModel):
 class GoalDraft(WireModel):
     """A goal as far as it is written: every field optional, for `POST /v1/goals/validate`."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_GOAL]})
+    model_config = ConfigDict(json_schema_extra=_dated_goal_example)
 
     title: Name | None = None
     description: LongText | None = None
@@ -160,13 +173,7 @@ class GoalDraft(WireModel):
 class GoalUpdate(PatchModel):
     """Send only what changes. Lifecycle moves go through `POST /v1/goals/{id}/transition`."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"target_date": (_TODAY + timedelta(weeks=16)).isoformat(), "priority": "medium"}
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=_dated_edit_example)
     _not_null = frozenset(
         {"title", "category", "priority", "is_focus", "gas_weight", "expressed_by"}
     )
@@ -228,6 +235,8 @@ class GoalRead(GoalState):
             "examples": [
                 {
                     **_EXAMPLE_GOAL,
+                    "start_date": "2026-12-01",
+                    "target_date": "2027-02-28",
                     "id": "0193a4c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
                     "client_id": "0193a4c2-5b1e-7c3d-9f4a-2b6c8d0e1f23",
                     "expressed_by": "clinician",
