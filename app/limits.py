@@ -214,6 +214,10 @@ class FailedAuthentications(_Windows):
         if len(self.good_keys) > self.TRACKED:
             self.good_keys.popitem(last=False)
 
+    def key_was_refused(self, digest: str) -> None:
+        """Revoked since it was seen valid: a stranger again."""
+        self.good_keys.pop(digest, None)
+
     async def check(self, address: str) -> None:
         if address not in self.over:
             return

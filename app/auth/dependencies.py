@@ -78,7 +78,7 @@ class _Bearer(HTTPBearer):
                 try:
                     caller = await authenticate_key(request.state.session, token, digest)
                 except Unauthorized:
-                    guard.good_keys.pop(digest, None)  # revoked: no longer let by
+                    guard.key_was_refused(digest)
                     raise
                 guard.key_was_valid(digest)
                 return caller

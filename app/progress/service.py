@@ -15,7 +15,7 @@ from app.config import Settings
 from app.db import new_id, utcnow
 from app.goals.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, LifecycleStatus
 from app.goals.models import Goal, GoalFacts, GoalView
-from app.goals.service import GOAL_NOT_FOUND, GoalService
+from app.goals.service import GOAL_NOT_FOUND, GoalService, check_not_closed
 from app.pagination import encode_timed_cursor, split_page
 from app.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.progress.models import ProgressEvent
@@ -167,10 +167,7 @@ class ProgressService:
                 retracted_at=format_timestamp(event.retracted_at),
             )
         goal = await self.goals.get(event.goal_id, for_update=True)
-        if LifecycleStatus(goal.lifecycle_status) in CLOSED_STATUSES:
-            raise Conflict(
-                f"The goal is {goal.lifecycle_status}; its progress can no longer be changed."
-            )
+        check_not_closed(goal)
         event.status = "retracted"
         event.retracted_at = utcnow()
         event.retracted_by = self.caller.subject

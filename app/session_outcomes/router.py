@@ -46,13 +46,15 @@ async def create_session_outcome(
     200 and stores nothing; with a different body it is 409. An `achievement_status` becomes
     the goal's status, recorded in its revisions. Needs the `session_outcomes:write` scope."""
     recorded = await service.record(body)
-    if recorded.replayed:  # as first sent: the stored body, its fields in the model's order
-        first = SessionOutcomeRead.model_validate(recorded.body).model_dump(mode="json")
+    outcome = SessionOutcomeRead.model_validate(recorded.body)
+    if recorded.replayed:  # as first sent: its fields in the model's order, not jsonb's
         return JSONResponse(
-            first, status_code=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
+            outcome.model_dump(mode="json"),
+            status_code=status.HTTP_200_OK,
+            headers={"Idempotent-Replayed": "true"},
         )
-    response.headers["Location"] = f"/v1/session-outcomes/{recorded.body['id']}"
-    return SessionOutcomeRead.model_validate(recorded.body)
+    response.headers["Location"] = f"/v1/session-outcomes/{outcome.id}"
+    return outcome
 
 
 @router.get(

@@ -73,11 +73,13 @@ class StepService:
         if not self.caller.is_staff and set(changes) - {"status"}:
             await self.get(step_id)  # 404 before 403 for a step the caller may not see
             raise Forbidden("Clients may change only a step's status; the plan is the clinician's.")
-        goal, step = await self._locked(step_id)
+        goal, step = await self._locked(await self.get(step_id))
         check_version(step.version, if_match, what="step")
         position = changes.pop("position", None)
+        plan: Sequence[ActionStep] = ()
         if position is not None:  # past the end is the end: the last step asked to go there stays
-            position = min(position, len(await self.steps.plan(goal.id)) - 1)
+            plan = await self.steps.plan(goal.id)
+            position = min(position, len(plan) - 1)
         status = changes.pop("status", step.status)
         if "recurrence" in changes:
             changes["recurrence"] = data.model_dump(mode="json")["recurrence"]
@@ -89,7 +91,7 @@ class StepService:
             step.updated_at = utcnow()
         await self.steps.flush()  # one UPDATE of the step, so one version step
         if moved:
-            await self._move(goal, step, position)
+            await self._move(goal, step, position, plan)
         return step
 
     async def delete(self, step_id: uuid.UUID, if_match: frozenset[int] | None) -> None:
@@ -99,13 +101,9 @@ class StepService:
             raise NotFound("No step with this id is visible to you.")
         if step.deleted_at is not None:
             return  # removing it again is not an error: DELETE is idempotent
-        goal = await self._lock_plan(step.goal_id)
-        current = await self.steps.get(step_id, deleted_too=True, current=True)
-        if current is None:  # the caller lost sight of it while waiting for the lock
-            raise NotFound("No step with this id is visible to you.")
-        if current.deleted_at is not None:
+        goal, step = await self._locked(step, deleted_too=True)
+        if step.deleted_at is not None:
             return  # removed while this request waited for the lock
-        step = current
         check_version(step.version, if_match, what="step")
         step.deleted_at = utcnow()
         await self.steps.flush()
@@ -119,21 +117,25 @@ class StepService:
         check_not_closed(goal)
         return goal
 
-    async def _locked(self, step_id: uuid.UUID) -> tuple[Goal, ActionStep]:
+    async def _locked(
+        self, step: ActionStep, *, deleted_too: bool = False
+    ) -> tuple[Goal, ActionStep]:
         """The step's goal, its plan locked, and the step as it is now: read again under the
         lock, so that its position and version are not those from before another edit of the
         plan committed (a move from a stale position broke the plan's unique positions)."""
-        step = await self.get(step_id)
         goal = await self._lock_plan(step.goal_id)
-        current = await self.steps.get(step_id, current=True)
-        if current is None:  # removed while this request waited for the lock
+        current = await self.steps.get(step.id, deleted_too=deleted_too, current=True)
+        if current is None:  # removed, or out of the caller's sight, while it waited
             raise NotFound("No step with this id is visible to you.")
         return goal, current
 
-    async def _move(self, goal: Goal, step: ActionStep, position: int) -> None:
-        plan = [s for s in await self.steps.plan(goal.id) if s.id != step.id]
-        plan.insert(min(position, len(plan)), step)
-        await self.steps.renumber(goal.id, plan, at=step.updated_at)
+    async def _move(
+        self, goal: Goal, step: ActionStep, position: int, plan: Sequence[ActionStep]
+    ) -> None:
+        """`step` to `position` in `plan` (read under the plan's lock), the rest renumbered."""
+        ordered = [s for s in plan if s.id != step.id]
+        ordered.insert(min(position, len(ordered)), step)
+        await self.steps.renumber(goal.id, ordered, at=step.updated_at)
 
     async def _change_status(self, goal: Goal, step: ActionStep, status: Any) -> None:
         if status == step.status:
