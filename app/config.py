@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         "verify-full (verify-*: the CA in PGSSLROOTCERT), or an explicit disable.",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
+    max_requests_in_progress: int = Field(
+        default=256,
+        ge=1,
+        description="API requests a worker works on at once; more get 503 with Retry-After "
+        "(the probes and /metrics are not counted).",
+    )
     rate_limit: str = Field(
         default="600/minute",
         description="Requests per caller (the `limits` notation, e.g. 100/second;1000/hour).",

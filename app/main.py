@@ -40,6 +40,8 @@ from app.logging import configure_logging
 from app.metrics import Metrics
 from app.middleware import (
     BodySizeLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    InProgress,
     JsonBodyMiddleware,
     RequestContextMiddleware,
 )
@@ -188,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = CallerRateLimiter(settings.rate_limit)
     app.state.list_budget = ListBudget(settings.list_budget)
     app.state.failed_authentications = FailedAuthentications(settings.failed_auth_limit)
+    app.state.in_progress = InProgress(settings.max_requests_in_progress)
     app.state.metrics = Metrics(app)
     app.state.verified_tokens = VerifiedTokens()
     install_problem_handlers(app)
@@ -223,6 +226,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
+    # Inside the request context: a request turned away still has its id, log line and metrics.
+    app.add_middleware(ConcurrencyLimitMiddleware, in_progress=app.state.in_progress)
     app.add_middleware(RequestContextMiddleware)
     return app
 

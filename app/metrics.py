@@ -18,8 +18,8 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class PoolCollector(Collector):
-    """Reads the engine's pool at scrape time."""
+class StateCollector(Collector):
+    """Reads the engine's pool, and the API requests in progress, at scrape time."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -35,6 +35,13 @@ class PoolCollector(Collector):
             size.add_metric([], engine.pool.size())
         yield in_use
         yield size
+        in_progress = getattr(self.app.state, "in_progress", None)
+        if in_progress is not None:
+            yield GaugeMetricFamily(
+                "http_requests_in_progress",
+                "API requests this worker is working on (past its limit: 503)",
+                value=in_progress.count,
+            )
 
 
 class Metrics:
@@ -53,7 +60,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(PoolCollector(app))
+        self.registry.register(StateCollector(app))
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -16,6 +17,7 @@ from app.problems import (
     INTERNAL_ERROR_DETAIL,
     PROBLEM_BASE,
     ContentTooLarge,
+    Overloaded,
     UnsupportedMediaType,
     error_response,
     problem_response,
@@ -180,3 +182,44 @@ class BodySizeLimitMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+@dataclass(slots=True)
+class InProgress:
+    """API requests a worker is working on, and how many it takes at once (`/metrics` shows
+    the count)."""
+
+    limit: int
+    count: int = 0
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `in_progress.limit` API requests in progress in this worker; past it, 503 with
+    `Retry-After` at once, as a problem like any other. Uvicorn's `--limit-concurrency` would
+    answer in plain text and count the probes too: here `/healthz`, `/readyz` and `/metrics`
+    still answer while the API sheds load, so an orchestrator sees a busy worker, not a dead
+    one. Each request waiting for a database connection holds its body and its place in the
+    queue; beyond the limit, a caller learns now to come back, not after the pool's timeout."""
+
+    def __init__(self, app: ASGIApp, in_progress: InProgress) -> None:
+        self.app = app
+        self.in_progress = in_progress
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        in_progress = self.in_progress
+        if in_progress.count >= in_progress.limit:
+            error = Overloaded(
+                "The service is handling as many requests as it can; retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+            response = error_response(error, instance=scope["path"], request_id=_request_id(scope))
+            await response(scope, receive, send)
+            return
+        in_progress.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            in_progress.count -= 1

@@ -135,6 +135,11 @@ class ServiceUnavailable(AppError):
     title = "Service unavailable"
 
 
+class Overloaded(ServiceUnavailable):
+    slug = "overloaded"
+    title = "Service overloaded"
+
+
 def problem_body(
     *,
     status: int,
@@ -194,7 +199,8 @@ _DESCRIPTIONS = {
     415: "The body is not JSON.",
     422: "The body or query failed validation; see `errors` (or `smart`).",
     429: "Too many requests from you; retry after `Retry-After` seconds.",
-    503: "The database is unavailable; retry after `Retry-After` seconds.",
+    503: "The database is unavailable, or the service is at its limit of requests in "
+    "progress; retry after `Retry-After` seconds.",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -375,3 +376,49 @@ async def test_pages_of_progress_events_and_revisions_are_charged_too(budget_api
         "items": [],
         "next_cursor": None,
     }
+
+
+async def test_requests_past_the_limit_in_progress_are_503_problems(settings: Settings) -> None:
+    """Security checklist 13: a flood past the concurrency limit is 503 with Retry-After, as
+    a problem; the probes and metrics still answer; once requests finish, calls go through."""
+    application = create_app(settings.model_copy(update={"max_requests_in_progress": 2}))
+    release, both_held = asyncio.Event(), asyncio.Event()
+    held_count = 0
+
+    async def held_body() -> AsyncIterator[bytes]:
+        nonlocal held_count
+        yield b'{"display_name": '
+        held_count += 1  # the route is reading the body: the request is in progress
+        if held_count == 2:
+            both_held.set()
+        await release.wait()
+        yield b'"Held client"}'
+
+    async with (
+        LifespanManager(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as http,
+    ):
+        alice = Api(http, settings).actor(org="busy-org", sub="alice")
+        json_type = {"Content-Type": "application/json"}
+        held = [
+            asyncio.create_task(alice.post("/v1/clients", content=held_body(), headers=json_type))
+            for _ in range(2)
+        ]
+        await both_held.wait()
+        assert "\nhttp_requests_in_progress 2.0\n" in (await http.get("/metrics")).text
+
+        turned_away = await alice.get("/v1/clients")
+        assert turned_away.status_code == 503
+        assert turned_away.headers["content-type"] == "application/problem+json"
+        assert turned_away.headers["Retry-After"] == "1"
+        assert turned_away.headers["X-Request-ID"]
+        assert turned_away.json()["type"].endswith(":overloaded")
+        assert turned_away.json()["instance"] == "/v1/clients"
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+        metrics = (await http.get("/metrics")).text
+        assert 'http_requests_total{method="GET",route="unmatched",status="503"} 1.0' in metrics
+
+        release.set()
+        assert [(await task).status_code for task in held] == [201, 201]
+        assert (await alice.get("/v1/clients")).status_code == 200
