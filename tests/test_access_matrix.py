@@ -192,7 +192,8 @@ PROBES: dict[RouteKey, Probe] = {
     ("GET", "/v1/session-outcomes/{outcome_id}"): Probe(),
     ("POST", "/v1/api-keys"): Probe(body=new_api_key),
     ("GET", "/v1/api-keys"): Probe(),
-    ("DELETE", "/v1/api-keys/{key_id}"): Probe(),  # the org's integration key
+    ("GET", "/v1/api-keys/{key_id}"): Probe(),  # the org's integration key
+    ("DELETE", "/v1/api-keys/{key_id}"): Probe(),
     ("GET", "/v1/audit-events"): Probe(),
 }
 
@@ -229,7 +230,7 @@ MAY_CALL: dict[RouteKey, frozenset[Role]] = {
     ("DELETE", "/v1/api-keys/{key_id}"): ADMIN,
 }
 ADMIN_ONLY_READS: frozenset[RouteKey] = frozenset(
-    {("GET", "/v1/api-keys"), ("GET", "/v1/audit-events")}
+    {("GET", "/v1/api-keys"), ("GET", "/v1/api-keys/{key_id}"), ("GET", "/v1/audit-events")}
 )
 
 # What API.md opens to integrations: reading the org's clients, goals and progress (with the
@@ -247,7 +248,8 @@ def expected_denial(actor: Actor, route: RouteKey, operation: str) -> int:
     (Integration outsiders hold every scope, so only the operation decides.)"""
     if actor.role is Role.INTEGRATION:
         return 404 if operation in SCOPE_BY_OPERATION else 403
-    return 403 if actor.role not in MAY_CALL.get(route, EVERYONE) else 404
+    allowed = ADMIN if route in ADMIN_ONLY_READS else MAY_CALL.get(route, EVERYONE)
+    return 403 if actor.role not in allowed else 404
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,10 +675,13 @@ async def test_role_matrix_on_own_record(
 
 
 @pytest.mark.parametrize("role", USER_ROLES, ids=str)
-async def test_only_admins_may_list_api_keys_and_the_audit_trail(world: World, role: Role) -> None:
+async def test_only_admins_may_read_api_keys_and_the_audit_trail(world: World, role: Role) -> None:
     for method, path in sorted(ADMIN_ONLY_READS):
-        response = await PROBES[(method, path)].send(world.as_role(role), method, path, {})
-        if role is Role.ADMIN:
+        probe = PROBES[(method, path)]
+        response = await probe.send(world.as_role(role), method, path, world.victim_ids)
+        if role is Role.ADMIN and "{" in path:
+            assert response.status_code == 200, f"{path}: {response.text}"
+        elif role is Role.ADMIN:
             assert page_of(response, path), f"{path}: an empty list proves nothing"
         else:
             assert response.status_code == 403, f"{role} {path}: {response.text}"
@@ -695,7 +700,7 @@ async def test_scope_table_covers_exactly_the_routes_open_to_integrations(app: F
     )
     assert set(SCOPE_BY_OPERATION.values()) == set(SCOPES), "a scope that grants nothing"
     cells = sum(2 if op in SCOPE_BY_OPERATION else 1 for op in operations.values())
-    assert (len(operations), len(SCOPE_BY_OPERATION), cells) == (33, 17, 17 * 2 + 16)
+    assert (len(operations), len(SCOPE_BY_OPERATION), cells) == (34, 17, 17 * 2 + 17)
 
 
 @pytest.mark.parametrize("route", sorted(PROBES), ids=[f"{m} {p}" for m, p in sorted(PROBES)])
@@ -749,14 +754,19 @@ async def test_client_may_patch_only_own_proposals_and_not_clinician_fields(
     assert await snapshot(connection) == before
 
 
-READ_ROUTES = sorted(route for route in PROBES if route[0] == "GET" and "{" in route[1])
+READ_ROUTES = sorted(
+    route
+    for route in PROBES
+    if route[0] == "GET" and "{" in route[1] and route not in ADMIN_ONLY_READS
+)
 
 
 @pytest.mark.parametrize("role", USER_ROLES, ids=str)
 async def test_every_role_may_read_what_it_sees(app: FastAPI, world: World, role: Role) -> None:
-    """The control for the 403s above: reads are for every user role, on a record it may see.
-    (Integrations read by scope: the scope matrix above.)"""
-    assert set(READ_ROUTES) == {r for r in routes_with_ids(app) if r[0] == "GET"}
+    """The control for the 403s above: reads are for every user role, on a record it may see,
+    but for the admins' own (the API keys). (Integrations read by scope: the scope matrix.)"""
+    reads = {r for r in routes_with_ids(app) if r[0] == "GET"}
+    assert set(READ_ROUTES) == reads - ADMIN_ONLY_READS
     for method, path in READ_ROUTES:
         actor = world.as_role(role)
         response = await PROBES[(method, path)].send(actor, method, path, world.victim_ids)

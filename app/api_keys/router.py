@@ -10,6 +10,7 @@ from fastapi import Depends, Response, status
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.api_keys.service import ApiKeyService
 from app.auth.dependencies import ServiceDependency
+from app.http import CREATED_WITH_LOCATION
 from app.idempotency.service import stored_without
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
@@ -34,10 +35,12 @@ ApiKeyServiceDep = Annotated[
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Issue an API key for an integration",
-    responses=problem_responses(403, 415),
+    responses={**problem_responses(403, 415), **CREATED_WITH_LOCATION},
     dependencies=[Depends(stored_without("key"))],
 )
-async def create_api_key(body: ApiKeyCreate, service: ApiKeyServiceDep) -> ApiKeyCreated:
+async def create_api_key(
+    body: ApiKeyCreate, response: Response, service: ApiKeyServiceDep
+) -> ApiKeyCreated:
     """Admins only. The response carries `key` this once; we store only a keyed hash, so a lost
     key cannot be shown again: revoke it and issue another. The integration sends it as
     `Authorization: Bearer tgk_…`; its `scopes` decide what it may call (`goals:read`,
@@ -46,6 +49,7 @@ async def create_api_key(body: ApiKeyCreate, service: ApiKeyServiceDep) -> ApiKe
     `key` null, as the key itself is kept nowhere. If its first response was lost, revoke that
     key and issue another."""
     record, key = await service.create(body)
+    response.headers["Location"] = f"/v1/api-keys/{record.id}"
     return ApiKeyCreated.model_validate(
         {**ApiKeyRead.model_validate(record).model_dump(), "key": key}
     )
@@ -60,6 +64,13 @@ async def list_api_keys(
     return Page[ApiKeyRead](
         items=[ApiKeyRead.model_validate(key) for key in keys], next_cursor=next_cursor
     )
+
+
+@router.get("/{key_id:uuid}", summary="Get an API key", responses=problem_responses(403, 404))
+async def get_api_key(key_id: uuid.UUID, service: ApiKeyServiceDep) -> ApiKeyRead:
+    """Admins only. Never the key itself: `key_prefix` helps recognise it, `revoked_at` says
+    whether it still works, `last_used_at` when it was last used."""
+    return ApiKeyRead.model_validate(await service.get(key_id))
 
 
 @router.delete(

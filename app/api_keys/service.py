@@ -70,10 +70,18 @@ class ApiKeyService:
         rows = await self.keys.in_org(self.caller.org_id, after=after, limit=limit + 1)
         return split_page(rows, limit, lambda key: encode_cursor(key.id))
 
+    async def get(self, key_id: uuid.UUID) -> ApiKey:
+        require_role(self.caller, Role.ADMIN, action="see API keys")
+        return await self._in_org(key_id)
+
     async def revoke(self, key_id: uuid.UUID) -> None:
         require_role(self.caller, Role.ADMIN, action="revoke API keys")
+        record = await self._in_org(key_id)
+        if record.revoked_at is None:  # revoking twice is not an error: DELETE is idempotent
+            await self.keys.revoke(record, self.caller.subject)
+
+    async def _in_org(self, key_id: uuid.UUID) -> ApiKey:
         record = await self.keys.get(self.caller.org_id, key_id)
         if record is None:
             raise NotFound("No API key with this id in your organization.")
-        if record.revoked_at is None:  # revoking twice is not an error: DELETE is idempotent
-            await self.keys.revoke(record, self.caller.subject)
+        return record

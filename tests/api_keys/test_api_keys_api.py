@@ -83,6 +83,21 @@ async def test_scopes_decide_what_an_integration_may_call(api: Api) -> None:
     assert keys.status_code == 403
 
 
+async def test_a_key_is_read_at_its_location_without_the_key(api: Api) -> None:
+    admin = api.actor("admin", sub="root")
+    response = await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["goals:read"]})
+    created = response.json()
+    assert response.headers["Location"] == f"/v1/api-keys/{created['id']}"
+    read = await admin.get(response.headers["Location"])
+    assert read.status_code == 200
+    assert read.json() == {name: value for name, value in created.items() if name != "key"}
+    assert (await api.http.get("/v1/goals", headers=bearer(created["key"]))).status_code == 200
+    assert (await admin.delete(f"/v1/api-keys/{created['id']}")).status_code == 204
+    revoked = (await admin.get(f"/v1/api-keys/{created['id']}")).json()
+    assert revoked["revoked_at"] is not None
+    assert revoked["last_used_at"] is not None
+
+
 async def test_revoked_key_is_401_at_once_and_last_used_is_kept(api: Api) -> None:
     admin = api.actor("admin", sub="root")
     created = await issue(admin, "goals:read")
@@ -109,8 +124,12 @@ async def test_only_admins_manage_keys_and_other_orgs_are_404(api: Api) -> None:
         await alice.post("/v1/api-keys", json={"name": "x", "scopes": ["goals:read"]})
     ).status_code == 403
     assert (await alice.get("/v1/api-keys")).status_code == 403
+    assert (await alice.get(f"/v1/api-keys/{created['id']}")).status_code == 403
     other = api.actor("admin", org="org-b", sub="root")
     assert (await other.delete(f"/v1/api-keys/{created['id']}")).status_code == 404
+    not_found = await other.get(f"/v1/api-keys/{created['id']}")
+    assert not_found.status_code == 404
+    assert not_found.json()["detail"] == "No API key with this id in your organization."
     assert (await other.get("/v1/api-keys")).json()["items"] == []
     bad = await admin.post("/v1/api-keys", json={"name": "x", "scopes": ["everything"]})
     assert bad.status_code == 422
