@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Header
 from pydantic import Field, StringConstraints
 
 from app.problems import UnprocessableContent
-from app.schemas import Absent
+from app.schemas import OUT_OF_RANGE, Absent
 
 # One entity-tag of an If-Match list: ours are versions ("3"); a weak one (W/"3", as a proxy
 # that compresses may turn ours into) names the same version; a bare 3 is tolerated.
@@ -36,7 +36,7 @@ def parse_if_match(raw: str | None) -> frozenset[int] | None:
     return frozenset(int(value) for value in values if _VERSION.match(value))
 
 
-RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|z|[+-]\d{2}:\d{2})$"
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|z|[+-]\d{2}:\d{2})$"
 
 
 # A timestamp in a query string, kept a string (parse it with `parse_timestamp`) so that
@@ -49,16 +49,19 @@ TimestampText = Annotated[
 
 
 def parse_timestamp(raw: str | None, name: str) -> datetime | None:
-    """The query parameter `name`'s timestamp (its form already checked by RFC3339_PATTERN);
-    a date that does not exist, such as February 30th, is a 422 naming the parameter."""
+    """The query parameter `name`'s timestamp in UTC (its form already checked by
+    RFC3339_PATTERN); a date that does not exist, such as February 30th, or a moment outside
+    years 1 to 9999 once in UTC, is a 422 naming the parameter."""
     if raw is None:
         return None
     try:
-        return datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
+        return datetime.fromisoformat(raw.upper().replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         message = "This is not a real date and time."
-        error = {"loc": ["query", name], "msg": message, "type": "value_error"}
-        raise UnprocessableContent(f"`{name}`: {message}", errors=[error]) from None
+    except OverflowError:
+        message = OUT_OF_RANGE
+    error = {"loc": ["query", name], "msg": message, "type": "value_error"}
+    raise UnprocessableContent(f"`{name}`: {message}", errors=[error])
 
 
 # What to tell a caller whose value fails one of these patterns, instead of the pattern.

@@ -142,12 +142,21 @@ def _rfc3339_string(value: object) -> object:
     return value
 
 
+# Python's datetimes run from year 1 to 9999: 0001-01-01T00:00:00+01:00 is in year 0 in UTC.
+OUT_OF_RANGE = "This moment is outside years 1 to 9999 once in UTC."
+
+
 def _in_utc(moment: datetime) -> datetime:
     # Every timestamp a response shows is in UTC, the ones echoed from the request too.
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUT_OF_RANGE) from None
 
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+# Fractions to the nanosecond, as Go and Java write them, kept to the microsecond (PostgreSQL's
+# precision): the digits past the sixth are cut off.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_string), AfterValidator(_in_utc)]
 
 

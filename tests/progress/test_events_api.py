@@ -156,6 +156,52 @@ async def test_a_query_timestamp_or_a_missing_step_is_explained_not_patterned(
     ]
 
 
+@pytest.mark.parametrize("sent", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+async def test_a_moment_past_year_1_or_9999_once_in_utc_is_422_not_500(
+    api: Api, alice: Actor, client_id: str, sent: str
+) -> None:
+    goal_id = await make_goal(api, alice, client_id)
+    url = f"/v1/goals/{goal_id}/progress-events"
+    posted = await alice.post(url, json={"kind": "note", "note": "x", "occurred_at": sent})
+    assert posted.status_code == 422, posted.text
+    assert posted.json()["errors"][0]["loc"] == ["body", "occurred_at"]
+    assert "outside years 1 to 9999" in posted.json()["errors"][0]["msg"]
+    outcome = await alice.post(
+        "/v1/session-outcomes",
+        json={"external_id": "S-range", "client_id": client_id, "occurred_at": sent,
+              "goals": [{"goal_id": goal_id, "value": 3}]},
+    )  # fmt: skip
+    assert outcome.status_code == 422, outcome.text
+    for path, name in (
+        (url, "occurred_after"),
+        (url, "occurred_before"),
+        ("/v1/goals", "updated_since"),
+        ("/v1/audit-events", "occurred_after"),
+    ):
+        listed = await api.actor("admin", sub="root").get(path, params={name: sent})
+        assert listed.status_code == 422, (path, name, listed.text)
+        assert listed.json()["errors"][0]["loc"] == ["query", name]
+    assert (await alice.get(url)).json()["items"] == []
+
+
+async def test_timestamps_take_a_lowercase_t_and_nanoseconds(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """RFC 3339 allows `t` and any number of fraction digits; Go and Java write nanoseconds.
+    They are kept to the microsecond, as PostgreSQL keeps them."""
+    goal_id = await make_goal(api, alice, client_id)
+    url = f"/v1/goals/{goal_id}/progress-events"
+    moment = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=123456)
+    sent = moment.strftime("%Y-%m-%dt%H:%M:%S.123456789Z")
+    posted = await alice.post(url, json={"kind": "note", "note": "x", "occurred_at": sent})
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["occurred_at"] == iso(moment)
+    after = (moment - timedelta(seconds=1)).strftime("%Y-%m-%dt%H:%M:%S.999999999z")
+    listed = await alice.get(url, params={"occurred_after": after})
+    assert listed.status_code == 200, listed.text
+    assert [e["id"] for e in listed.json()["items"]] == [posted.json()["id"]]
+
+
 async def test_gas_level_only_on_goals_with_levels(api: Api, alice: Actor, client_id: str) -> None:
     goal_id = await make_goal(api, alice, client_id, gas_levels=GAS)
     url = f"/v1/goals/{goal_id}/progress-events"
