@@ -162,7 +162,9 @@ def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
     and those of the latest two that are older than the window. The two parts never share a
     point, so no step to remove duplicates (UNION ALL, not UNION). NULL arrays when there is
     none."""
-    is_measurement = (ProgressEvent.kind == "measurement", ProgressEvent.value.is_not(None))
+    # A value is a measurement, whichever event carries it: a measurement's, or one taken in
+    # a session and reported with its outcome (only these two kinds carry one).
+    is_measurement = (ProgressEvent.value.is_not(None),)
     columns = (ProgressEvent.id, ProgressEvent.occurred_at, ProgressEvent.value)
     of_goal = partial(_recorded_of_goal, *is_measurement, goal_id=goal.c.id)
     in_window = (

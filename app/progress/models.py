@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, IdMixin, utcnow
 
 EVENT_KINDS = ["measurement", "step_completed", "note", "session_outcome"]
+VALUED_KINDS = ["measurement", "session_outcome"]
 EVENT_SOURCES = ["client", "clinician", "integration"]
 EVENT_STATUSES = ["recorded", "retracted"]
 TIMELINE_INCLUDES = ["org_id", "status", "kind", "value", "gas_level", "source"]
@@ -59,6 +60,8 @@ class ProgressEvent(IdMixin, Base):
         CheckConstraint(_one_of("source", EVENT_SOURCES), name="source"),
         CheckConstraint(_one_of("status", EVENT_STATUSES), name="status"),
         CheckConstraint("gas_level BETWEEN -2 AND 2", name="gas_level_range"),
+        # Every value is a measurement of the goal (see app/progress/figures.py).
+        CheckConstraint(f"value IS NULL OR {_one_of('kind', VALUED_KINDS)}", name="value_kind"),
     )
 
     org_id: Mapped[str] = mapped_column(String(64))

@@ -115,15 +115,17 @@ class ProgressService:
         """One goal's part of a session outcome: the new event's id. Any problem raises, and
         the caller's transaction (the whole outcome) is rolled back: all or nothing."""
         at: tuple[str | int, ...] = ("body", "goals", index)
-        goal = await self.goals.find(item.goal_id)
-        if goal is None or goal.client_id != client_id:
+        found = await self.summaries.facts_and_measured(item.goal_id)
+        if found is None or found[0].client_id != client_id:
             raise invalid("goal_id", "No goal of this client has this id.", at)
+        goal, measured = found
         if LifecycleStatus(goal.lifecycle_status) in CLOSED_STATUSES:
             raise invalid("goal_id", f"The goal is {goal.lifecycle_status}.", at)
-        self._check_time(goal, occurred_at, at)
+        self._check_time(goal, occurred_at)  # the outcome's own `occurred_at`
         self._check_fits(goal, item.value, item.gas_level, at)
         event = await self._append(
             goal,
+            measured=measured,  # a value taken in session is a measurement of the goal
             reason="reported in a session outcome",
             kind="session_outcome",
             occurred_at=occurred_at,

@@ -65,9 +65,10 @@ class Measurements:
 
 
 def as_measurement(event: Mapping[str, Any]) -> Measured | None:
-    """A new event's row as the measurement it records (time, id, value), if it is one: as
-    the measurements query reads them (`app.progress.figures._points_of`)."""
-    if event["kind"] == "measurement" and event.get("value") is not None:
+    """A new event's row as the measurement it records (time, id, value), if it is one (a
+    measurement, or a session outcome's value): as the measurements query reads them
+    (`app.progress.figures._points_of`)."""
+    if event.get("value") is not None:
         return seconds(event["occurred_at"]), event["id"], event["value"]
     return None
 

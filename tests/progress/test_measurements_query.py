@@ -31,11 +31,17 @@ OFFSETS = st.one_of(
     st.floats(min_value=-0.003, max_value=200, allow_nan=False),
     st.sampled_from([0.0, TREND_WINDOW.days, TREND_WINDOW.days + 1e-6]),
 )
-EVENT = st.tuples(
-    OFFSETS,
-    st.sampled_from(["measurement", "measurement", "note"]),
-    st.one_of(st.none(), st.floats(min_value=0, max_value=10, allow_nan=False)),
-    st.sampled_from(["recorded", "recorded", "recorded", "retracted"]),
+STATUS = st.sampled_from(["recorded", "recorded", "recorded", "retracted"])
+# A value is a measurement, whether a measurement or a session outcome carries it; a note
+# carries none (the database refuses one).
+EVENT = st.one_of(
+    st.tuples(
+        OFFSETS,
+        st.sampled_from(["measurement", "measurement", "session_outcome"]),
+        st.one_of(st.none(), st.floats(min_value=0, max_value=10, allow_nan=False)),
+        STATUS,
+    ),
+    st.tuples(OFFSETS, st.just("note"), st.none(), STATUS),
 )
 
 
@@ -43,7 +49,7 @@ def expected(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
     counted = sorted(
         (e["at"], e["id"], e["value"])
         for e in events
-        if e["kind"] == "measurement" and e["value"] is not None and e["status"] == "recorded"
+        if e["value"] is not None and e["status"] == "recorded"
     )
     kept = {point for point in counted if point[0] >= SINCE} | set(counted[-2:])
     return [(seconds(at), value) for at, _, value in sorted(kept)]

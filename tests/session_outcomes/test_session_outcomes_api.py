@@ -84,6 +84,42 @@ async def test_an_ehr_posts_an_outcome(api: Api, connection: AsyncConnection) ->
     assert await count(connection, "session_outcomes") == 1
 
 
+async def test_a_value_taken_in_session_is_a_measurement_of_the_goal(api: Api) -> None:
+    """An EHR's reading counts like one recorded in the app: in the summary, and in the
+    goal's derived status, which goes back when the reading is retracted."""
+    _, goals = await world(api)
+    alice = api.actor("clinician", sub="alice")
+    goal_url = f"/v1/goals/{goals[0]['id']}"
+    body = outcome(goals, goals=[{"goal_id": goals[0]["id"], "value": 5}])
+    response = await api.http.post(
+        "/v1/session-outcomes", json=body, headers=await ehr_key(api, "session_outcomes:write")
+    )
+    assert response.status_code == 201, response.text
+    progress = (await alice.get(f"{goal_url}/progress")).json()
+    assert (progress["latest_value"], progress["percent_complete"]) == (5, 100)
+    assert progress["latest_at"] == body["occurred_at"]
+    assert progress["achievement_status"] == "achieved"
+    goal = (await alice.get(goal_url)).json()
+    assert (goal["achievement_status"], goal["achievement_status_source"]) == (
+        "achieved",
+        "derived",
+    )
+    (event_id,) = response.json()["progress_event_ids"]
+    retract = await alice.post(f"/v1/progress-events/{event_id}/retract", json={"reason": "typo"})
+    assert retract.status_code == 200, retract.text
+    assert (await alice.get(f"{goal_url}/progress")).json()["latest_value"] is None
+    assert (await alice.get(goal_url)).json()["achievement_status"] != "achieved"
+
+
+async def test_an_outcome_dated_in_the_future_names_its_own_occurred_at(api: Api) -> None:
+    _, goals = await world(api)
+    headers = await ehr_key(api, "session_outcomes:write")
+    late = outcome(goals, occurred_at=iso(datetime.now(UTC) + timedelta(hours=1)))
+    response = await api.http.post("/v1/session-outcomes", json=late, headers=headers)
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["errors"]] == [["body", "occurred_at"]]
+
+
 async def test_same_body_again_is_200_with_the_first_response(
     api: Api, connection: AsyncConnection
 ) -> None:
