@@ -174,17 +174,22 @@ async def update_goal(
 @router.post(
     "/v1/goals/{goal_id:uuid}/transition",
     summary="Move a goal through its lifecycle",
-    responses=problem_responses(403, 404, 409, 415),
+    responses=problem_responses(400, 403, 404, 409, 412, 415),
 )
 async def transition_goal(
-    goal_id: uuid.UUID, body: TransitionRequest, service: GoalServiceDep, response: Response
+    goal_id: uuid.UUID,
+    body: TransitionRequest,
+    service: GoalServiceDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
 ) -> GoalRead:
     """Allowed moves: proposed → planned, accepted, active, rejected, cancelled; planned →
     accepted, active, cancelled; accepted → active, on_hold, cancelled; active → on_hold,
     completed, cancelled; on_hold → active, cancelled; completed → active (reopen); anything →
     entered_in_error. Any other move is 409 with `allowed`. Becoming `active` needs a passing
-    SMART report (422 with `smart` otherwise). Clinicians and admins only."""
-    goal = await service.transition(goal_id, body.to, body.reason)
+    SMART report (422 with `smart` otherwise). Clinicians and admins only. `If-Match` with the
+    ETag you read makes it 412 if the goal changed since, as for a PATCH."""
+    goal = await service.transition(goal_id, body.to, body.reason, parse_if_match(if_match))
     return _goal_response(to_read(goal), response)
 
 

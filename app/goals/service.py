@@ -32,6 +32,8 @@ from app.progress.summary_service import SummaryService
 GOAL_NOT_FOUND = "No goal with this id is visible to you."
 # While a goal is in one of these, it must stay SMART: edits that break it are refused.
 MUST_BE_SMART = frozenset({LifecycleStatus.ACTIVE})
+# What a goal's derived achievement status is worked out from, besides its measurements.
+DERIVED_FROM = frozenset({"measure", "start_date", "target_date"})
 
 
 def today() -> date:
@@ -179,15 +181,22 @@ class GoalService:
         if diff:
             self._record(goal, "updated", diff, reason=None)
             await self.goals.flush()
-        if "achievement_status" in changes and goal.achievement_status is None:
+        if changes.keys() & DERIVED_FROM or (
+            "achievement_status" in changes and goal.achievement_status is None
+        ):  # what the derived status is worked out from changed, or a clinician's call went
             await self.summaries.refresh_achievement(goal)
         return goal
 
     async def transition(
-        self, goal_id: uuid.UUID, target: LifecycleStatus, reason: str | None
+        self,
+        goal_id: uuid.UUID,
+        target: LifecycleStatus,
+        reason: str | None,
+        if_match: frozenset[int] | None = None,
     ) -> Goal:
         require_role(self.caller, *STAFF, action="change a goal's lifecycle status")
         goal = await self.get(goal_id, for_update=True)
+        check_version(goal.version, if_match, what="goal")
         current = LifecycleStatus(goal.lifecycle_status)
         if not can_transition(current, target):
             allowed = allowed_targets(current)

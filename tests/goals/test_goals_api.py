@@ -119,6 +119,26 @@ async def test_patch_with_stale_if_match_is_412_and_changes_nothing(
     assert listed.headers["ETag"] == '"3"'
 
 
+async def test_changing_what_the_derived_status_depends_on_derives_it_again(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """The stored status is the one the goal's progress summary derives, after an edit of the
+    measure or the dates as after progress: never `achieved` against a target since raised."""
+    goal = (await alice.post(f"/v1/clients/{client_id}/goals", json=smart_goal())).json()
+    url = f"/v1/goals/{goal['id']}"
+    recorded = await alice.post(f"{url}/progress-events", json={"kind": "measurement", "value": 5})
+    assert recorded.status_code == 201, recorded.text
+    assert (await alice.get(url)).json()["achievement_status"] == "achieved"
+    raised = await alice.patch(url, json={"measure": {**goal["measure"], "target": 9}})
+    assert raised.status_code == 200, raised.text
+    derived = (await alice.get(f"{url}/progress")).json()["achievement_status"]
+    assert derived != "achieved"
+    assert raised.json()["achievement_status"] == derived
+    assert (await alice.get(url)).json()["achievement_status"] == derived
+    lowered = await alice.patch(url, json={"measure": {**goal["measure"], "target": 5}})
+    assert lowered.json()["achievement_status"] == "achieved"
+
+
 async def test_patch_without_change_keeps_version_and_adds_no_revision(
     alice: Actor, client_id: str
 ) -> None:

@@ -125,6 +125,27 @@ async def test_activation_requires_a_passing_smart_report(api: Api, alice: Actor
     assert (await alice.get(f"/v1/goals/{goal['id']}")).json()["lifecycle_status"] == "proposed"
 
 
+async def test_a_transition_with_a_stale_if_match_is_412_and_changes_nothing(
+    api: Api, alice: Actor
+) -> None:
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+    read = await alice.get(url)
+    assert (await alice.patch(url, json={"priority": "low"})).status_code == 200
+    stale = await alice.post(
+        f"{url}/transition", json={"to": "planned"}, headers={"If-Match": read.headers["ETag"]}
+    )
+    assert stale.status_code == 412, stale.text
+    assert (await alice.get(url)).json()["lifecycle_status"] == "proposed"
+    current = (await alice.get(url)).headers["ETag"]
+    moved = await alice.post(
+        f"{url}/transition", json={"to": "planned"}, headers={"If-Match": current}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["lifecycle_status"] == "planned"
+
+
 async def test_clients_cannot_transition(api: Api, alice: Actor) -> None:
     client = await api.client(alice, user_subject="robin")
     goal = await api.goal(alice, client["id"])
