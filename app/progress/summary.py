@@ -259,26 +259,34 @@ def _fit(points: Series) -> _Line | None:
     return _Line(origin=origin, mean_x=mean_x, mean_y=mean_y, slope=slope)
 
 
-def _direction(measure: MeasureSpec, slope: float) -> Literal["improving", "worsening", "flat"]:
+def _direction(
+    measure: MeasureSpec, slope: float, latest: float
+) -> Literal["improving", "worsening", "flat"]:
+    """A slope past the flat band is improving when it heads where the goal wants the value:
+    up for an increase, down for a decrease, and for a goal to maintain, back towards the
+    target from the `latest` reading's side of it (away from it, or off it, is worsening)."""
     band = flat_band(measure)
     if abs(slope) <= band:
         return "flat"
     if measure.direction == "maintain":
-        return "worsening"
+        return "improving" if (measure.target - latest) * slope > 0 else "worsening"
     rising = slope > 0
     return "improving" if rising == (measure.direction == "increase") else "worsening"
 
 
 def trend(measure: MeasureSpec, points: Sequence[Point], now: datetime) -> Trend | None:
     """Least-squares slope per week over the TREND_WINDOW before `now`, judged against the
-    goal's direction with the flat band from `flat_band`."""
-    return _trend(measure, _fit(_recent(in_time_order(points), now)))
+    goal's direction (and for a goal to maintain, the latest reading) with the flat band
+    from `flat_band`."""
+    ordered = in_time_order(points)
+    return _trend(measure, ordered, _fit(_recent(ordered, now)))
 
 
-def _trend(measure: MeasureSpec, line: _Line | None) -> Trend | None:
+def _trend(measure: MeasureSpec, ordered: Series, line: _Line | None) -> Trend | None:
     if line is None:
         return None
-    return Trend(slope_per_week=line.slope, direction=_direction(measure, line.slope))
+    direction = _direction(measure, line.slope, ordered[-1].value)
+    return Trend(slope_per_week=line.slope, direction=direction)
 
 
 def _achieved_since(measure: MeasureSpec, ordered: Sequence[Point]) -> date:
@@ -317,7 +325,7 @@ def _projection(
     """`projected_achievement_date` for points already in time order, with their line."""
     if reached(measure, ordered[-1].value):
         return _achieved_since(measure, ordered)
-    if line is None or _direction(measure, line.slope) != "improving":
+    if line is None or _direction(measure, line.slope, ordered[-1].value) != "improving":
         return None
     meets_at = line.mean_x + (measure.target - line.mean_y) / line.slope
     weeks_ahead = meets_at - line.weeks(now)
@@ -520,7 +528,7 @@ def _fitted(
     and the projection) and the trend it shows."""
     ordered = in_time_order(measurements)
     line = _fit(_recent(ordered, now))
-    return ordered, line, _trend(measure, line) if measure is not None else None
+    return ordered, line, _trend(measure, ordered, line) if measure is not None else None
 
 
 def status_from_measurements(

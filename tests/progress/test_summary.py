@@ -162,9 +162,32 @@ def test_trend_slope_and_direction() -> None:
     down = trend(MeasureSpec("count", "decrease", 5, 1), points, NOW)
     assert down is not None
     assert down.direction == "worsening"
-    # maintain at 5: flat band 1 % of max(|5|, 1) = 0.05
+    # maintain at 5: flat band 1 % of max(|5|, 1) = 0.05; from 3 up to 5 is back on target
     steady = MeasureSpec("numeric", "maintain", 5, 5)
-    assert trend(steady, points, NOW) == up.model_copy(update={"direction": "worsening"})
+    assert trend(steady, points, NOW) == up.model_copy(update={"direction": "improving"})
+
+
+@pytest.mark.parametrize(
+    ("values", "direction"),
+    [
+        ([0, 1, 2, 3], "improving"),  # below the target, rising to it
+        ([9, 8, 7, 6], "improving"),  # above it, falling to it
+        ([4, 3, 2, 1], "worsening"),  # below it, falling away
+        ([6, 7, 8, 9], "worsening"),  # above it, rising away
+        ([3, 4, 5, 6], "worsening"),  # past it: the latest reading is off the target's far side
+        ([5, 5, 5, 5], "flat"),
+    ],
+)
+def test_a_trend_of_a_goal_to_maintain_is_judged_from_where_the_value_is(
+    values: list[float], direction: str
+) -> None:
+    """Keeping a value at 5 (on a 0-10 scale): moving back towards it is improving, away from
+    it worsening, whichever way the line slopes."""
+    found = trend(
+        MeasureSpec("scale", "maintain", 5, 5, 0, 10), weekly(values, last=NOW.date()), NOW
+    )
+    assert found is not None
+    assert found.direction == direction
 
 
 def test_trend_least_squares_by_hand() -> None:
