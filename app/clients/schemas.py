@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from datetime import datetime
 from functools import cache
+from importlib import resources
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
@@ -13,7 +13,11 @@ from app.schemas import Absent, Identifier, Name, PatchModel, ReadModel, ShortCo
 
 @cache
 def _known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """The zones of the IANA database as the tzdata package ships it, the same on every
+    machine: not `zoneinfo.available_timezones()`, which adds whatever the host's zoneinfo
+    folder holds (`localtime`, the server's own zone). `Factory` is no place's time."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(listed) - {"Factory"}
 
 
 def _iana_timezone(value: str) -> str:
