@@ -209,6 +209,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The API's routes first: the rest (docs, schema, probes, metrics) are matched by their
     # regular expressions, and no path can match one of each kind.
     app.router.routes.sort(key=lambda route: not isinstance(route, TransactionalRoute))
+    # A path with a slash too many is 404 like any unknown path. Starlette would redirect it,
+    # to an absolute URL built from the request's Host header (whatever the sender put there).
+    app.router.redirect_slashes = False
     app.openapi = partial(openapi_of_the_day, app)  # type: ignore[method-assign]
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -89,3 +89,12 @@ def test_the_api_routes_are_tried_before_the_others(settings: Settings) -> None:
     assert kinds == sorted(kinds, reverse=True)
     assert kinds[0]
     assert not kinds[-1]
+
+
+async def test_a_trailing_slash_is_404_never_a_redirect_to_the_senders_host(api: Api) -> None:
+    alice = api.actor()
+    response = await alice.get("/v1/goals/", headers={"Host": "evil.example"})
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await alice.get("/v1/goals")).status_code == 200
