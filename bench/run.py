@@ -43,7 +43,7 @@ from app.auth.caller import Role  # noqa: E402
 from app.auth.tokens import VerifiedTokens, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.driver import DriverQuery  # noqa: E402
-from app.goals.lifecycle import OPEN_STATUSES  # noqa: E402
+from app.progress.service import GAS_SCORED_STATUSES  # noqa: E402
 from bench.seed import ORG, Seeded, seed  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
@@ -254,7 +254,7 @@ async def explain(url: str, client_id: str, goal_ids: list[str]) -> dict[str, st
               "goal_id": uuid.UUID(goal_ids[0]), "goal_ids": [uuid.UUID(g) for g in goal_ids],
               "since": datetime.now(UTC) - timedelta(weeks=8), "limit": 21,
               "habits_since": datetime.now(UTC) - timedelta(days=180),
-              "statuses": [status.value for status in OPEN_STATUSES]}  # fmt: skip
+              "statuses": GAS_SCORED_STATUSES}  # fmt: skip
     # The plans the service runs: prepared statements, planned as its connections plan them.
     default = Settings.model_fields["db_plan_cache_mode"].default
     plan_cache_mode = os.environ.get("DB_PLAN_CACHE_MODE", default)

@@ -120,8 +120,9 @@ class ClientSummary(BaseModel):
     focus_goal_id: uuid.UUID | None
     goals: list[ClientGoalProgress] = Field(description="Each open goal, oldest first.")
     gas_t_score: float | None = Field(
-        description="Kiresuk & Sherman T-score (rho 0.3) over the open goals with GAS levels "
-        "and a recorded level; 50 means as expected."
+        description="Kiresuk & Sherman T-score (rho 0.3) over the goals with GAS levels and a "
+        "recorded level, open or completed (not cancelled, rejected or entered in error); 50 "
+        "means as expected."
     )
     next_review_due: date | None = Field(
         description="The active goal reviewed longest ago (a clinician's change or recorded "

@@ -34,6 +34,10 @@ from app.steps.models import ActionStep
 from app.steps.repository import StepRepository
 
 CLOCK_SKEW = timedelta(minutes=5)
+_OPEN = frozenset(status.value for status in OPEN_STATUSES)
+# The goals a client's GAS T-score is over: all but those dropped (cancelled, rejected) or
+# entered in error.
+GAS_SCORED_STATUSES = sorted(_OPEN | {LifecycleStatus.COMPLETED.value})
 SOURCE_BY_ROLE = {
     Role.CLIENT: "client",
     Role.CLINICIAN: "clinician",
@@ -188,15 +192,17 @@ class ProgressService:
         return summary
 
     async def client_summary(self, client_id: uuid.UUID) -> ClientSummary:
-        statuses = [status.value for status in OPEN_STATUSES]
-        goals = await self.summaries.client_summaries(client_id, statuses)
-        if goals is None:
+        found = await self.summaries.client_summaries(client_id, GAS_SCORED_STATUSES)
+        if found is None:
             raise NotFound(CLIENT_NOT_FOUND)
+        # GAS scores every goal set for the client (Kiresuk & Sherman): one completed at +2
+        # counts, or finishing it would lower the score. The summary shows the open ones.
         scored = [
             (goal.facts.gas_weight, goal.tallies.latest_gas_level)
-            for goal in goals
+            for goal in found
             if goal.facts.gas_levels and goal.tallies.latest_gas_level is not None
         ]
+        goals = [goal for goal in found if goal.facts.lifecycle_status in _OPEN]
         return ClientSummary(
             client_id=client_id,
             focus_goal_id=next((goal.facts.id for goal in goals if goal.facts.is_focus), None),

@@ -419,6 +419,37 @@ async def test_client_gas_t_score(api: Api, alice: Actor) -> None:
     assert summary["focus_goal_id"] is None
 
 
+async def test_a_completed_goal_still_counts_in_the_clients_gas_score(
+    api: Api, alice: Actor
+) -> None:
+    """Kiresuk & Sherman score every goal set for the client: finishing one at +2 must not
+    lower the score. Goals dropped or entered in error do not count; the summary's `goals`
+    are the open ones."""
+    client = await api.client(alice)
+    goals = {}
+    for name, level in (("done", 2), ("open", -1), ("dropped", -2), ("mistake", -2)):
+        goal = await api.goal(alice, client["id"], gas_levels=GAS)
+        recorded = await alice.post(
+            f"/v1/goals/{goal['id']}/progress-events",
+            json={"kind": "note", "note": "session", "gas_level": level},
+        )
+        assert recorded.status_code == 201, recorded.text
+        goals[name] = goal["id"]
+    url = f"/v1/clients/{client['id']}/summary"
+    for name, path in (
+        ("done", ["active", "completed"]),
+        ("dropped", ["cancelled"]),
+        ("mistake", ["entered_in_error"]),
+    ):
+        for status in path:
+            moved = await alice.post(f"/v1/goals/{goals[name]}/transition", json={"to": status})
+            assert moved.status_code == 200, moved.text
+    summary = (await alice.get(url)).json()
+    # Weights 1, levels +2 and -1: T = 50 + 10 * 1 / sqrt(0.7 * 2 + 0.3 * 4) = 56.202
+    assert summary["gas_t_score"] == pytest.approx(56.202, abs=0.001)
+    assert [entry["goal_id"] for entry in summary["goals"]] == [goals["open"]]
+
+
 async def test_a_measurement_recorded_now_counts_in_the_status_it_sets(
     api: Api, alice: Actor
 ) -> None:
