@@ -236,14 +236,11 @@ class GoalService:
         carried: tuple[str, datetime] | None,
     ) -> None:
         """A retracted progress event carried a clinician's judgement (an achievement status),
-        which no longer stands. What stands is the newest judgement left: a recorded event's
-        (`carried`, its status and when it was recorded) or a clinician's edit, whichever came
-        last; with none, or an edit that cleared it, the status follows progress again. The
+        which no longer stands. What stands is the newest judgement left (`newest_judgement`);
+        with none, or an edit that cleared it, the status follows progress again. The
         change, if any, is a revision naming the retracted event."""
-        judgements = [
-            found for found in (carried, await self.goals.latest_edited_judgement(goal.id)) if found
-        ]
-        standing = max(judgements, key=lambda judgement: judgement[1])[0] if judgements else None
+        newest = await self.newest_judgement(goal.id, carried)
+        standing = newest[0] if newest else None
         before = _snapshot(goal)
         goal.achievement_status = standing
         goal.achievement_status_source = "clinician" if standing is not None else None
@@ -252,6 +249,18 @@ class GoalService:
             reason = "the progress event that set it was retracted"
             self._record(goal, "updated", diff, reason=reason, progress_event_id=retracted_event_id)
         await self.goals.flush()
+
+    async def newest_judgement(
+        self, goal_id: uuid.UUID, carried: tuple[str, datetime] | None
+    ) -> tuple[str | None, datetime] | None:
+        """The goal's newest clinician judgement and its time: the latest recorded event's
+        (`carried`: its status, and when the event happened) or a clinician's edit of the
+        status (a status, or None for cleared; when it was made), whichever is later. None if
+        neither ever judged it."""
+        judgements = [
+            found for found in (carried, await self.goals.latest_edited_judgement(goal_id)) if found
+        ]
+        return max(judgements, key=lambda judgement: judgement[1]) if judgements else None
 
     async def revisions(
         self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int

@@ -105,17 +105,18 @@ class ProgressRepository:
         await self.session.flush()
 
     async def latest_judgement(self, goal_id: uuid.UUID) -> tuple[str, datetime] | None:
-        """The achievement status the goal's newest recorded event carries, and when it was
-        recorded; None if no recorded event carries one."""
+        """The achievement status the goal's latest recorded event carries, and when that
+        event happened (not when it was sent: an EHR may send a session's days later); None
+        if no recorded event carries one."""
         statement = (
-            select(ProgressEvent.achievement_status, ProgressEvent.recorded_at)
+            select(ProgressEvent.achievement_status, ProgressEvent.occurred_at)
             .where(
                 ProgressEvent.org_id == self.caller.org_id,
                 ProgressEvent.goal_id == goal_id,
                 ProgressEvent.status == "recorded",
                 ProgressEvent.achievement_status.is_not(None),
             )
-            .order_by(ProgressEvent.recorded_at.desc(), ProgressEvent.id.desc())
+            .order_by(ProgressEvent.occurred_at.desc(), ProgressEvent.id.desc())
             .limit(1)
         )
         row = (await self.session.execute(statement)).first()

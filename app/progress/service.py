@@ -238,15 +238,18 @@ class ProgressService:
         **fields: Any,
     ) -> dict[str, Any]:
         """Appends the event and returns its row. A clinician's achievement status sent with
-        progress becomes the goal's; without one, the derived status follows the new progress
-        (from the goal's measurements `measured` before the event, if the event may be one:
-        see `Measurements`)."""
+        progress becomes the goal's, unless a newer judgement stands (`_newer_judgement`);
+        without one, the derived status follows the new progress (from the goal's
+        measurements `measured` before the event, if the event may be one: see
+        `Measurements`)."""
         event = self._event(goal, **fields)
         status = fields.get("achievement_status")
         if status is None:
             await self.summaries.refresh_achievement(
                 goal, measured=measured, adding=as_measurement(event)
             )
+        elif await self._newer_judgement(goal.id, event["occurred_at"]):
+            status = None  # kept with the event, as what was judged then
         await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
@@ -255,6 +258,14 @@ class ProgressService:
                 goal, status, reason=reason, progress_event_id=event["id"]
             )
         return event
+
+    async def _newer_judgement(self, goal_id: uuid.UUID, occurred_at: datetime) -> bool:
+        """Whether a judgement newer than one made at `occurred_at` stands on the goal: an
+        event's that happened later, or a clinician's edit made later. An EHR that sends last
+        week's session today must not overwrite what was judged since."""
+        latest = await self.events.latest_judgement(goal_id)
+        newest = await self.goals.newest_judgement(goal_id, latest)
+        return newest is not None and newest[1] > occurred_at
 
     def _event(self, goal: GoalView, **fields: Any) -> dict[str, Any]:
         """A new event's values by column (`ProgressRepository.append` adds the defaults)."""

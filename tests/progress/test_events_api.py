@@ -398,6 +398,43 @@ async def test_retracting_an_event_withdraws_the_judgement_it_carried(
     assert await status() == ("sustaining", "clinician")
 
 
+async def test_a_judgement_sent_late_does_not_overwrite_a_newer_one(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """An EHR syncing last week's session today: its judgement is kept with its event, as
+    what was judged then, but the goal's status is the newest judgement by when it was made,
+    an event's (when it happened) or a clinician's edit."""
+    goal_id = await make_goal(api, alice, client_id)
+    goal_url = f"/v1/goals/{goal_id}"
+    now = datetime.now(UTC)
+
+    async def judge(status: str, ago: timedelta | None) -> str:
+        body = {"kind": "note", "note": "session", "achievement_status": status}
+        if ago is not None:  # else it happens now, as the server dates it
+            body["occurred_at"] = iso(now - ago)
+        response = await alice.post(f"{goal_url}/progress-events", json=body)
+        assert response.status_code == 201, response.text
+        assert response.json()["achievement_status"] == status
+        return str(response.json()["id"])
+
+    async def status() -> str | None:
+        return str((await alice.get(goal_url)).json()["achievement_status"])
+
+    recent = await judge("improving", timedelta(hours=1))
+    await judge("worsening", timedelta(days=3))
+    assert await status() == "improving"
+    retracted = await alice.post(
+        f"/v1/progress-events/{recent}/retract", json={"reason": "wrong goal"}
+    )
+    assert retracted.status_code == 200, retracted.text
+    assert await status() == "worsening"  # the one left, though sent before the other
+    assert (await alice.patch(goal_url, json={"achievement_status": "no_change"})).is_success
+    await judge("achieved", timedelta(days=1))  # before the edit
+    assert await status() == "no_change"
+    await judge("achieved", None)
+    assert await status() == "achieved"
+
+
 async def test_a_client_cannot_retract_what_an_integration_recorded_by_its_name(
     api: Api,
 ) -> None:
