@@ -37,6 +37,14 @@ class ClientRepository:
             await self.session.scalars(visible_client_by_id(self.caller.role), values)
         ).one_or_none()
 
+    async def timezone(self, client_id: uuid.UUID) -> str:
+        """The time zone of a client of the caller's organization, whoever may see it: the
+        calendar its goals' dates are on."""
+        statement = select(Client.timezone).where(
+            Client.id == client_id, Client.org_id == self.caller.org_id
+        )
+        return (await self.session.execute(statement)).scalar_one()
+
     async def search(
         self, *, after: uuid.UUID | None, limit: int, external_id: str | None
     ) -> Sequence[Client]:

@@ -84,6 +84,7 @@ class GoalFigures:
     points: Series
     tallies: GoalTallies
     habit_steps: list[HabitStep]
+    timezone: str  # the client's: its calendar is the summary's
 
     @classmethod
     def of(cls, row: Row) -> GoalFigures:
@@ -99,6 +100,7 @@ class GoalFigures:
                 last_staff_revision=row["last_staff_revision"],
             ),
             habit_steps=_habit_steps(row),
+            timezone=row["client_timezone"],
         )
 
 
@@ -227,11 +229,27 @@ def _live_steps_of(goal: FromClause) -> tuple[ColumnElement[bool], ...]:
 
 @cache
 def facts_and_points_query(role: Role) -> DriverQuery:
-    """The goal's facts (`facts_select`) and its measurements with their ids, in one query."""
-    arrays = _points_of(cast(Table, Goal.__table__), with_ids=True)
+    """The goal's facts (`facts_select`), its measurements with their ids and its client's
+    time zone, in one query."""
+    goals = cast(Table, Goal.__table__)
+    arrays = _points_of(goals, with_ids=True)
     facts = facts_select(role).join(arrays, true())  # an aggregate: always one row
-    points = facts.add_columns(arrays.c.times, arrays.c.ids, arrays.c["values"])
+    points = facts.add_columns(
+        arrays.c.times,
+        arrays.c.ids,
+        arrays.c["values"],
+        _client_timezone(goals).label("client_timezone"),
+    )
     return DriverQuery(points, standalone=True)
+
+
+def _client_timezone(goals: Table) -> ScalarSelect[str]:
+    """The time zone of the goal's client (its days are the client's), read by primary key."""
+    return (
+        select(Client.timezone)
+        .where(Client.id == goals.c.client_id, Client.org_id == CALLER_ORG)
+        .scalar_subquery()
+    )
 
 
 def _latest(
@@ -343,12 +361,9 @@ def _with_figures(
 def facts_and_figures_query(role: Role) -> DriverQuery:
     """A goal's facts (`facts_select`) and figures: its whole progress summary's data."""
     goals = cast(Table, Goal.__table__)
-    timezone = (
-        select(Client.timezone)
-        .where(Client.id == goals.c.client_id, Client.org_id == CALLER_ORG)
-        .scalar_subquery()
+    return DriverQuery(
+        _with_figures(facts_select(role), goals, _client_timezone(goals)), standalone=True
     )
-    return DriverQuery(_with_figures(facts_select(role), goals, timezone), standalone=True)
 
 
 @cache

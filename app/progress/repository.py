@@ -135,16 +135,17 @@ class ProgressRepository:
 
     async def facts_and_measured(
         self, goal_id: uuid.UUID, *, since: datetime
-    ) -> tuple[GoalFacts, list[Measured]] | None:
-        """The goal's facts (`facts_select`, scoping and all) and what `measurements` reads
-        for it, with each point's id: where the next event recorded would fall among them
-        (see `summary.with_measurement`). One query: recording progress reads both."""
+    ) -> tuple[GoalFacts, list[Measured], str] | None:
+        """The goal's facts (`facts_select`, scoping and all), what `measurements` reads for
+        it, with each point's id (where the next event recorded would fall among them: see
+        `summary.with_measurement`), and its client's time zone. One query: recording
+        progress reads them all."""
         values = {**self.scope, "goal_id": goal_id, "since": since}
         row = await fetch_one(self.session, facts_and_points_query(self.caller.role), values)
         if row is None:
             return None
         measured = zip(row["times"] or (), row["ids"] or (), row["values"] or (), strict=True)
-        return GoalFacts.of(row), list(measured)
+        return GoalFacts.of(row), list(measured), row["client_timezone"]
 
     async def facts_and_figures(
         self, goal_id: uuid.UUID, *, since: datetime, habits_since: datetime

@@ -9,7 +9,9 @@ Conventions used throughout:
   equals their baseline are reached while inside the tolerance band.
 * Trend and projection use x = time in weeks and y = the measured value.
 * A measurement's time is POSIX seconds (`at`), as the database sends it (`seconds` makes one
-  from a datetime); `now` is a timezone-aware datetime. Dates in sentences are UTC dates.
+  from a datetime); `now` is a timezone-aware datetime in the client's time zone. Every date
+  (today, a reading's day, a projected date) is a day of the client's calendar: a target date
+  has passed once it has passed where the client lives.
 """
 
 from __future__ import annotations
@@ -289,7 +291,12 @@ def _trend(measure: MeasureSpec, ordered: Series, line: _Line | None) -> Trend |
     return Trend(slope_per_week=line.slope, direction=direction)
 
 
-def _achieved_since(measure: MeasureSpec, ordered: Sequence[Point]) -> date:
+def _day(at: float, now: datetime) -> date:
+    """The day of the point time `at` on the calendar of `now`'s time zone (the client's)."""
+    return datetime.fromtimestamp(at, now.tzinfo).date()
+
+
+def _achieved_since(measure: MeasureSpec, ordered: Sequence[Point], now: datetime) -> date:
     """The date of the first point of the unbroken run of reached points that ends with the
     latest one. Only loaded points are seen, so with truncated history the true date may be
     earlier."""
@@ -298,7 +305,7 @@ def _achieved_since(measure: MeasureSpec, ordered: Sequence[Point]) -> date:
         if not reached(measure, point.value):
             break
         since = point.at
-    return moment(since).date()
+    return _day(since, now)
 
 
 def projected_achievement_date(
@@ -324,7 +331,7 @@ def _projection(
 ) -> date | None:
     """`projected_achievement_date` for points already in time order, with their line."""
     if reached(measure, ordered[-1].value):
-        return _achieved_since(measure, ordered)
+        return _achieved_since(measure, ordered, now)
     if line is None or _direction(measure, line.slope, ordered[-1].value) != "improving":
         return None
     meets_at = line.mean_x + (measure.target - line.mean_y) / line.slope
@@ -451,8 +458,8 @@ def _fmt(x: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _latest_clause(measure: MeasureSpec, latest: Point) -> str:
-    on = moment(latest.at).date()
+def _latest_clause(measure: MeasureSpec, latest: Point, now: datetime) -> str:
+    on = _day(latest.at, now)
     return f"latest {_fmt(latest.value)} of target {_fmt(measure.target)} on {on}"
 
 
@@ -500,10 +507,10 @@ def derive_status(
     if measure is None or not ordered:
         return _without_measurements(measure, start_date, now)
     latest = ordered[-1]
-    latest_clause = _latest_clause(measure, latest)
+    latest_clause = _latest_clause(measure, latest, now)
     if reached(measure, latest.value):
         if len(ordered) > 1 and reached(measure, ordered[-2].value):
-            previous, on = ordered[-2], moment(ordered[-2].at).date()
+            previous, on = ordered[-2], _day(ordered[-2].at, now)
             return "sustaining", _sentence(
                 latest_clause, f"the previous {_fmt(previous.value)} on {on} was at target too"
             )
@@ -553,10 +560,10 @@ def status_from_measurements(
     return status
 
 
-def _clinician_reason(measure: MeasureSpec | None, ordered: Sequence[Point]) -> str:
+def _clinician_reason(measure: MeasureSpec | None, ordered: Sequence[Point], now: datetime) -> str:
     if measure is None or not ordered:
         return "Set by a clinician; no measurements recorded yet."
-    return _sentence("set by a clinician", _latest_clause(measure, ordered[-1]))
+    return _sentence("set by a clinician", _latest_clause(measure, ordered[-1], now))
 
 
 def summarize(
@@ -595,7 +602,7 @@ def summarize(
                 track = on_track(measure, latest.value, expected)
 
     if explicit_status is not None:
-        status, reason = explicit_status, _clinician_reason(measure, ordered)
+        status, reason = explicit_status, _clinician_reason(measure, ordered, now)
         source: Literal["clinician", "derived"] = "clinician"
     else:
         status, reason = derive_status(

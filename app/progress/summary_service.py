@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
+from app.clients.repository import ClientRepository
 from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.days import local_days
@@ -50,12 +51,14 @@ def measure_spec(goal: GoalView) -> MeasureSpec | None:
 
 @dataclass(frozen=True, slots=True)
 class Measurements:
-    """A goal's measurements as the summary's query read them `since`, with their ids. Read
-    before a new event is written, so that its INSERT can go to the database with the goal's
-    UPDATE and the audit row in one statement (see app/driver.py)."""
+    """A goal's measurements as the summary's query read them `since`, with their ids, and
+    its client's time zone. Read before a new event is written, so that its INSERT can go to
+    the database with the goal's UPDATE and the audit row in one statement (see
+    app/driver.py)."""
 
     since: datetime
     measured: list[Measured]
+    timezone: str
 
     def points_with(self, new: Measured | None) -> list[Point]:
         """The points once the measurement `new` is written too (None: no measurement)."""
@@ -83,6 +86,7 @@ class SummaryService:
     def __init__(self, session: AsyncSession, caller: Caller) -> None:
         self.progress = ProgressRepository(session, caller)
         self.goals = GoalRepository(session, caller)
+        self.clients = ClientRepository(session, caller)
 
     async def goal_summary(self, goal_id: uuid.UUID) -> ProgressSummary | None:
         """The goal's summary, from one query; None if the caller cannot see the goal."""
@@ -123,18 +127,18 @@ class SummaryService:
             return
         now = datetime.now(UTC)  # after `adding` was dated: its point is not in the future
         if measured is not None:
-            points = measured.points_with(adding)
+            points, timezone = measured.points_with(adding), measured.timezone
         elif adding is not None:
             raise ValueError("A new measurement needs the measurements read before it.")
         else:
             found = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
-            points = found.get(goal.id, [])
+            points, timezone = found.get(goal.id, []), await self.clients.timezone(goal.client_id)
         status = status_from_measurements(
             measure=measure_spec(goal),
             measurements=points,
             start_date=goal.start_date,
             target_date=goal.target_date,
-            now=now,
+            now=now.astimezone(zoneinfo.ZoneInfo(timezone)),  # the client's today
         )
         if status != goal.achievement_status:
             await self.goals.set_derived_achievement(goal, status)
@@ -146,8 +150,8 @@ class SummaryService:
         found = await self.progress.facts_and_measured(goal_id, since=since)
         if found is None:
             return None
-        facts, measured = found
-        return facts, Measurements(since, measured)
+        facts, measured, timezone = found
+        return facts, Measurements(since, measured, timezone)
 
 
 def _windows(now: datetime) -> dict[str, datetime]:
@@ -161,6 +165,7 @@ def _habits_since(now: datetime) -> datetime:
 
 def _summary(goal: GoalView, figures: GoalFigures, now: datetime) -> ProgressSummary:
     tally = figures.tallies
+    now = now.astimezone(zoneinfo.ZoneInfo(figures.timezone))  # dates are the client's
     return summarize(
         measure=measure_spec(goal),
         start_date=goal.start_date,

@@ -133,8 +133,8 @@ async def test_the_points_read_before_a_measurement_and_it_are_those_read_after(
                    "status": "recorded", "at": NOW - timedelta(days=days_ago)}  # fmt: skip
     read = await repository.facts_and_measured(goal_id, since=SINCE)
     assert read is not None
-    facts, measured = read
-    assert facts.id == goal_id
+    facts, measured, timezone = read
+    assert (facts.id, timezone) == (goal_id, client["timezone"])
     predicted = with_measurement(
         measured,
         (seconds(measurement["at"]), measurement["id"], value),

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import assume, given, settings
@@ -734,3 +735,24 @@ def test_a_series_in_time_order_summarizes_as_its_points_do(
 def test_a_series_needs_a_value_for_each_time() -> None:
     with pytest.raises(ValueError, match="a value for each time"):
         Series([1.0, 2.0], [3.0])
+
+
+def test_dates_are_the_clients_days() -> None:
+    """A target date passes once it has passed where the client lives: at 18:00 in Los
+    Angeles on the target day it is already the next day in UTC, and the goal is not yet
+    `not_achieved`; the reading's day in the sentence is the client's too."""
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    evening = datetime(2026, 3, 1, 18, 0, tzinfo=los_angeles)  # 2026-03-02T02:00Z
+    reading = point(datetime(2026, 2, 28, 17, 0, tzinfo=los_angeles), 3)  # 01:00Z on 03-01
+    common = {"start_date": date(2026, 1, 1), "target_date": date(2026, 3, 1)}
+    local = run(UP, [reading], now=evening, **common)
+    assert local.achievement_status == "in_progress"
+    assert local.achievement_reason == "Latest 3 of target 5 on 2026-02-28; " + (
+        "not enough recent measurements for a trend."
+    )
+    assert local.expected_value_today == 5.0  # the target day: the line's end
+    assert run(UP, [reading], now=evening.astimezone(UTC), **common).achievement_status == (
+        "not_achieved"  # where it is already March 2nd
+    )
+    auckland = evening.astimezone(ZoneInfo("Pacific/Auckland"))  # 15:00 on March 2nd
+    assert run(UP, [reading], now=auckland, **common).achievement_status == "not_achieved"

@@ -97,6 +97,28 @@ async def test_worked_example(api: Api, alice: Actor) -> None:
     assert (await alice.get(url)).json()["achievement_status"] == "improving"
 
 
+async def test_today_is_the_clients_day(api: Api, alice: Actor) -> None:
+    """The expected value is read off the line on the client's today: in a zone where it is
+    another day than in UTC right now (UTC+14 or UTC-11: at any moment one of them is), the
+    goal is exactly halfway on its local day, not a day off."""
+    now = datetime.now(UTC)
+    zone = next(
+        name
+        for name in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+        if now.astimezone(ZoneInfo(name)).date() != now.date()
+    )
+    today = now.astimezone(ZoneInfo(zone)).date()
+    client = await api.client(alice, timezone=zone)
+    goal = await api.goal(
+        alice,
+        client["id"],
+        start_date=(today - timedelta(days=28)).isoformat(),
+        target_date=(today + timedelta(days=28)).isoformat(),
+    )
+    summary = (await alice.get(f"/v1/goals/{goal['id']}/progress")).json()
+    assert summary["expected_value_today"] == pytest.approx(3)  # 1 + (5 - 1) * 28 / 56
+
+
 async def test_clinician_status_wins_until_cleared(api: Api, alice: Actor) -> None:
     client = await api.client(alice)
     goal = await api.goal(alice, client["id"])
