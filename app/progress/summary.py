@@ -67,8 +67,10 @@ GAS_LEVELS = range(-2, 3)
 # Loop Habit Tracker's decay: multiplier m = 0.5 ** (sqrt(f) / 13), so a daily habit's score
 # halves after 13 days of no completions.
 HABIT_HALF_LIFE_DAYS = 13.0
-# Habits due less than once a day (weekly ones) are judged over a trailing week, as Loop does.
-HABIT_WEEK_DAYS = 7
+# Habits due less than once a day (weekly ones) are judged over the trailing two weeks, as Loop
+# does: it doubles such a habit's numerator and denominator (n in 7 days -> 2n in 14) to smooth
+# out irregular schedules, such as a weekly habit kept on different days of the week.
+HABIT_SPARSE_WINDOW_DAYS = 14
 HABIT_DECIMALS = 4
 
 
@@ -397,8 +399,9 @@ def habit_strength(
     inclusive, s <- s * m + done * (1 - m), where `done` is the share of what was due:
 
     * f >= 1: completions that day / f, capped at 1 (repeat a date for several a day);
-    * f < 1 (weekly): completions in the trailing 7 days / (7 * f), capped at 1, so keeping
-      "3 times a week" earns full credit every day rather than 3/7 of it (as Loop does).
+    * f < 1 (weekly): completions in the trailing 14 days / (14 * f), capped at 1, so keeping
+      "3 times a week" earns full credit every day rather than 3/7 of it, and a week with one
+      completion fewer after one with one more still does (as Loop does: ScoreList.recompute).
 
     Completions outside `start..end` are ignored. Rounded to HABIT_DECIMALS.
     """
@@ -425,7 +428,7 @@ def habit_strength_on_days(
             per_day[offset] = per_day.get(offset, 0) + 1
     done_on = sorted(per_day)
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
-    window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
+    window = 1 if times_per_day >= 1 else HABIT_SPARSE_WINDOW_DAYS
     due = times_per_day * window
     score = 0.0
     scored = 0  # the days before this one are in `score`

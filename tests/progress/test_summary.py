@@ -17,7 +17,7 @@ from app.progress.points import Point, Series, seconds
 from app.progress.summary import (
     HABIT_DECIMALS,
     HABIT_HALF_LIFE_DAYS,
-    HABIT_WEEK_DAYS,
+    HABIT_SPARSE_WINDOW_DAYS,
     TREND_WINDOW,
     MeasureSpec,
     ProgressSummary,
@@ -311,8 +311,9 @@ def test_habit_strength_by_hand() -> None:
     assert habit_strength([end], start=end, end=end, times_per_day=1) == 0.0519
     # twice a day, once done: m = 0.5 ** (sqrt 2 / 13) = 0.927368; 0.5 * (1 - m) = 0.036316
     assert habit_strength([end], start=end, end=end, times_per_day=2) == 0.0363
-    # 3 a week: m = 0.5 ** (sqrt(3/7) / 13) = 0.965697; one of 3 due: (1 - m) / 3 = 0.011434
-    assert habit_strength([end], start=end, end=end, times_per_day=3 / 7) == 0.0114
+    # 3 a week: m = 0.5 ** (sqrt(3/7) / 13) = 0.965697; one of 6 due in two weeks:
+    # (1 - m) / 6 = 0.005717
+    assert habit_strength([end], start=end, end=end, times_per_day=3 / 7) == 0.0057
     # outside start..end is ignored
     assert habit_strength([end + timedelta(days=1)], start=end, end=end, times_per_day=1) == 0
 
@@ -322,7 +323,7 @@ def day_by_day_strength(
 ) -> float:
     """The definition in habit_strength's docstring, walked a day at a time, unrounded."""
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
-    window = 1 if times_per_day >= 1 else HABIT_WEEK_DAYS
+    window = 1 if times_per_day >= 1 else HABIT_SPARSE_WINDOW_DAYS
     score = 0.0
     for offset in range((end - start).days + 1):
         day = start + timedelta(days=offset)
@@ -348,6 +349,17 @@ def test_habit_strength_matches_the_day_by_day_definition(
     scaled = expected * 10**HABIT_DECIMALS
     on_a_rounding_edge = math.isclose(scaled % 1, 0.5, abs_tol=1e-6)
     assert strength == round(expected, HABIT_DECIMALS) or on_a_rounding_edge
+
+
+def test_a_weekly_habit_kept_on_irregular_days_scores_as_loop_scores_it() -> None:
+    """Once a week, kept on the first and last days of each fortnight (two completions back to
+    back, then twelve days without): Loop Habit Tracker scores it 0.8125 on March 31st (its
+    ScoreList.recompute, the boolean branch, walked by hand over Jan 1 - Mar 31, 2026); a
+    trailing week alone would call most of those days a miss (0.5086)."""
+    start, end = date(2026, 1, 1), date(2026, 3, 31)
+    kept = [start + timedelta(days=d + e) for d in range(0, 90, 14) for e in (0, 13)]
+    kept = [day for day in kept if day <= end]
+    assert habit_strength(kept, start=start, end=end, times_per_day=1 / 7) == 0.8125
 
 
 def test_habit_strength_kept_weekly_habit_gets_full_credit() -> None:
