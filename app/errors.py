@@ -229,8 +229,10 @@ def status_of(exc: Exception) -> int:
     if isinstance(exc, HTTPException):
         return exc.status_code
     if isinstance(exc, RequestValidationError):
-        errors = [error["loc"] for error in exc.errors()]
-        return 400 if all(_is_malformed(list(loc)) for loc in errors) else 422
+        raw = exc.errors()
+        if any(error.get("type") == "json_invalid" for error in raw):
+            return 400  # as `_validation_error` answers it
+        return 400 if all(_is_malformed(list(error["loc"])) for error in raw) else 422
     if isinstance(exc, IntegrityError):
         return 409
     if isinstance(exc, StaleDataError):

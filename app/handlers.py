@@ -140,9 +140,11 @@ def plan_handler(route: APIRoute, fastapi_handler: Handler) -> Handler:
     async def handler(request: Request) -> Response:
         if overrides is not None and getattr(overrides, "dependency_overrides", None):
             return await fastapi_handler(request)
-        body = await _json_body(request, strict_content_type) if body_fields else Undefined
         errors: list[Any] = []
         values: dict[str, Any] = {}
+        # The dependencies first (authentication among them), then the body: a caller
+        # without credentials is 401 whatever it sent, and one with them is known (logged,
+        # audited, rate-limited) when its body is not JSON. None of them reads the parsed body.
         for name, call, its_request, its_query, its_headers in dependencies:
             arguments, failed = _params(request, its_query, its_headers)
             if failed:
@@ -153,6 +155,7 @@ def plan_handler(route: APIRoute, fastapi_handler: Handler) -> Handler:
             solved = await call(**arguments)  # type: ignore[misc]
             if name is not None:
                 values[name] = solved
+        body = await _json_body(request, strict_content_type) if body_fields else Undefined
         if path_params:
             found, failed = request_params_to_args(path_params, request.path_params)
             values.update(found)

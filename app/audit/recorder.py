@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import cache
 from typing import Any, cast
 
 import structlog
 from fastapi import Request, Response
+from pydantic import BaseModel
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -83,13 +85,32 @@ def _resource(request: Request, response: Response | None) -> tuple[str | None, 
 
 
 async def _changed_fields(request: Request) -> list[str]:
-    if request.method not in BODY_METHODS:
+    """The body's field names that the operation's body model has: the trail is kept for
+    good, and the names a caller sends are any text it likes (a refused body's too)."""
+    fields = _body_fields(request.scope.get("route"))
+    if request.method not in BODY_METHODS or not fields:
         return []
     try:  # parsed once: FastAPI keeps what it parsed on the request
         body: Any = await request.json() if await request.body() else None
     except Exception:  # an unreadable or cut-off body has no field names to record
         return []
-    return sorted(str(key)[:64] for key in body)[:50] if isinstance(body, dict) else []
+    return sorted(key for key in body if key in fields) if isinstance(body, dict) else []
+
+
+def _body_fields(route: object) -> frozenset[str]:
+    """The top-level field names (and aliases) of `route`'s body model; none without one."""
+    field = getattr(route, "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return frozenset()
+    return _model_fields(model)
+
+
+@cache
+def _model_fields(model: type[BaseModel]) -> frozenset[str]:
+    names = set(model.model_fields)
+    names.update(info.alias for info in model.model_fields.values() if info.alias)
+    return frozenset(names)
 
 
 def _actor_type(caller: Caller | None) -> str:

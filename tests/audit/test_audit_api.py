@@ -46,6 +46,36 @@ async def test_reads_writes_and_denials_are_recorded(api: Api) -> None:
     assert "Walk daily now" not in str(events)
 
 
+async def test_only_field_names_of_the_operation_are_kept_and_statuses_as_answered(
+    api: Api,
+) -> None:
+    """The trail is kept for good: a refused body's made-up keys (any text, health data
+    included) never reach it, only the operation's own field names; and a body that is not
+    JSON is recorded with the 400 it got."""
+    admin = api.actor("admin", sub="root")
+    alice = api.actor("clinician", sub="alice")
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}"
+    refused = await alice.patch(url, json={"priority": "low", "Jane Doe, HIV positive": 1})
+    assert refused.status_code == 422
+    broken = await alice.post(
+        f"{url}/progress-events", content=b'{"kind":', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    anonymous = await api.http.post(
+        f"{url}/progress-events", content=b'{"kind":', headers={"Content-Type": "application/json"}
+    )
+    assert anonymous.status_code == 401  # no credentials: that first, whatever the body
+    events = (await admin.get("/v1/audit-events", params={"resource_id": goal["id"]})).json()
+    recorded = [(e["action"], e["status_code"], e["changed_fields"]) for e in events["items"]]
+    assert recorded[:2] == [
+        ("record_progress_event", 400, []),
+        ("update_goal", 422, ["priority"]),
+    ]
+    assert "Jane" not in str(events)
+
+
 async def test_unauthenticated_attempts_and_integrations_are_recorded(
     api: Api, connection: AsyncConnection
 ) -> None:
