@@ -11,7 +11,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys.models import ApiKey
+from app.auth.caller import Caller, Role
 from app.db import STANDALONE_WRITE, utcnow
+from app.resources import visible_with
 
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -60,3 +62,11 @@ class ApiKeyRepository:
         key.revoked_at = utcnow()
         key.revoked_by = by
         await self.session.flush()
+
+
+@visible_with("api_key")
+async def _key_visible(session: AsyncSession, caller: Caller, key_id: uuid.UUID) -> bool:
+    """Only admins see their organization's keys."""
+    if caller.role is not Role.ADMIN:
+        return False
+    return await ApiKeyRepository(session).get(caller.org_id, key_id) is not None

@@ -68,8 +68,8 @@ async def list_api_keys(
 
 @router.get("/{key_id:uuid}", summary="Get an API key", responses=problem_responses(403, 404))
 async def get_api_key(key_id: uuid.UUID, service: ApiKeyServiceDep) -> ApiKeyRead:
-    """Admins only. Never the key itself: `key_prefix` helps recognise it, `revoked_at` says
-    whether it still works, `last_used_at` when it was last used."""
+    """Admins only. Never the key itself: `key_prefix` helps recognise it, `last_used_at` says
+    when it was last used. A revoked key is 404 here; `GET /v1/api-keys` still lists it."""
     return ApiKeyRead.model_validate(await service.get(key_id))
 
 

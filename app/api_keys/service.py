@@ -71,8 +71,13 @@ class ApiKeyService:
         return split_page(rows, limit, lambda key: encode_cursor(key.id))
 
     async def get(self, key_id: uuid.UUID) -> ApiKey:
+        """A key in use. A revoked one is gone, as after any DELETE (the list still shows it,
+        with `revoked_at`: the organization's history of keys)."""
         require_role(self.caller, Role.ADMIN, action="see API keys")
-        return await self._in_org(key_id)
+        record = await self._in_org(key_id)
+        if record.revoked_at is not None:
+            raise NotFound("This API key was revoked; the list of keys still shows it.")
+        return record
 
     async def revoke(self, key_id: uuid.UUID) -> None:
         require_role(self.caller, Role.ADMIN, action="revoke API keys")

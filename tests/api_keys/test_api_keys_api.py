@@ -83,7 +83,7 @@ async def test_scopes_decide_what_an_integration_may_call(api: Api) -> None:
     assert keys.status_code == 403
 
 
-async def test_a_key_is_read_at_its_location_without_the_key(api: Api) -> None:
+async def test_a_key_is_read_at_its_location_without_the_key_until_revoked(api: Api) -> None:
     admin = api.actor("admin", sub="root")
     response = await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["goals:read"]})
     created = response.json()
@@ -93,9 +93,10 @@ async def test_a_key_is_read_at_its_location_without_the_key(api: Api) -> None:
     assert read.json() == {name: value for name, value in created.items() if name != "key"}
     assert (await api.http.get("/v1/goals", headers=bearer(created["key"]))).status_code == 200
     assert (await admin.delete(f"/v1/api-keys/{created['id']}")).status_code == 204
-    revoked = (await admin.get(f"/v1/api-keys/{created['id']}")).json()
-    assert revoked["revoked_at"] is not None
-    assert revoked["last_used_at"] is not None
+    assert (await admin.get(f"/v1/api-keys/{created['id']}")).status_code == 404
+    (listed,) = (await admin.get("/v1/api-keys")).json()["items"]
+    assert listed["revoked_at"] is not None
+    assert listed["last_used_at"] is not None
 
 
 async def test_revoked_key_is_401_at_once_and_last_used_is_kept(api: Api) -> None:
