@@ -7,8 +7,6 @@ attempts are on the record too.
 
 from __future__ import annotations
 
-import json
-import uuid
 from functools import cache
 from typing import Any, cast
 
@@ -26,25 +24,8 @@ from app.driver import DriverQuery, execute
 from app.errors import status_of
 from app.idempotency.service import Replay
 from app.middleware import BODY_METHODS
+from app.resources import resource_of
 
-# Path parameters that name the record a request is about, most specific last.
-RESOURCE_PARAMS = {
-    "client_id": "client",
-    "goal_id": "goal",
-    "step_id": "step",
-    "event_id": "progress_event",
-    "outcome_id": "session_outcome",
-    "key_id": "api_key",
-}
-# What a 201 from each create operation made.
-CREATED = {
-    "create_client": "client",
-    "create_goal": "goal",
-    "create_step": "step",
-    "record_progress_event": "progress_event",
-    "create_session_outcome": "session_outcome",
-    "create_api_key": "api_key",
-}
 _log = structlog.get_logger("app.audit")
 
 
@@ -62,26 +43,6 @@ def _outcome(status: int, response: Response | None) -> str:
     if status == 404:
         return "not_found"
     return "rejected" if status < 500 else "error"
-
-
-def _resource(request: Request, response: Response | None) -> tuple[str | None, str | None]:
-    kind = identifier = None
-    for name, resource_type in RESOURCE_PARAMS.items():
-        if name in request.path_params:
-            kind, identifier = resource_type, str(request.path_params[name])
-            break
-    operation = getattr(request.scope.get("route"), "name", "")
-    if response is not None and response.status_code in (200, 201) and operation in CREATED:
-        location = response.headers.get("location", "")
-        try:  # the new record's address names it; else its body does
-            identifier = str(uuid.UUID(location.rsplit("/", 1)[-1]))
-        except ValueError:
-            try:
-                identifier = str(json.loads(bytes(response.body))["id"])
-            except (ValueError, KeyError, TypeError):
-                return kind, identifier
-        kind = CREATED[operation]
-    return kind, identifier
 
 
 async def _changed_fields(request: Request) -> list[str]:
@@ -122,7 +83,7 @@ def _actor_type(caller: Caller | None) -> str:
 async def _row(request: Request, status: int, response: Response | None) -> dict[str, Any]:
     """The audit row's values by column."""
     caller: Caller | None = getattr(request.state, "caller", None)
-    kind, identifier = _resource(request, response)
+    kind, identifier = resource_of(request, response)
     values = {
         "id": new_id(),
         "org_id": caller.org_id if caller else None,

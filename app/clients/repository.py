@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.caller import Caller, Role
 from app.clients.models import CareTeamMember, Client
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
+from app.resources import visible_with
 
 
 def _visible(role: Role) -> Select[Client]:
@@ -107,3 +108,8 @@ class ClientRepository:
             .where(Client.org_id == self.caller.org_id, Client.id == client_id)
             .with_for_update()
         )
+
+
+@visible_with("client")
+async def _client_visible(session: AsyncSession, caller: Caller, client_id: uuid.UUID) -> bool:
+    return await ClientRepository(session, caller).get(client_id) is not None

@@ -20,6 +20,7 @@ from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import TEXTS, utcnow
 from app.driver import DriverQuery, Row, execute, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision, GoalView
+from app.resources import visible_with
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +199,8 @@ _SET_DERIVED_ACHIEVEMENT = DriverQuery(
     .where(_GOALS.c.id == bindparam("goal_id"), _GOALS.c.org_id == CALLER_ORG)
     .values(achievement_status=bindparam("derived_status"), achievement_status_source="derived")
 )
+
+
+@visible_with("goal")
+async def _goal_visible(session: AsyncSession, caller: Caller, goal_id: uuid.UUID) -> bool:
+    return await GoalRepository(session, caller).find_row(goal_id) is not None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -23,5 +24,9 @@ class IdempotencyRecord(IdMixin, Base):
     status_code: Mapped[int]
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
     response_headers: Mapped[dict[str, Any]]
+    # The record the request was about (`app.resources.resource_of`): a replay goes only to a
+    # caller who may still see it.
+    resource_type: Mapped[str | None] = mapped_column(String(32))
+    resource_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

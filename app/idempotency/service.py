@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,10 +26,15 @@ from app.auth.caller import Caller
 from app.auth.dependencies import get_caller
 from app.db import new_id, utcnow
 from app.idempotency.repository import IdempotencyRepository, Owner
-from app.problems import IdempotencyKeyInFlight, IdempotencyKeyReused
+from app.problems import IdempotencyKeyInFlight, IdempotencyKeyReused, NotFound
+from app.resources import can_see, resource_of
 from app.schemas import Absent
 
 RETENTION = timedelta(hours=24)
+# A replay for a caller who may no longer see what the first request was about (taken off the
+# care team since, or the same subject with another role): 404, as any request of theirs
+# about it is.
+NO_LONGER_VISIBLE = "What this request was about is not visible to you."
 REPLAYED_HEADERS = ("content-type", "location", "etag")
 
 
@@ -99,7 +105,8 @@ IdempotencyKeyHeader = Annotated[
 async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHeader = None) -> None:
     if idempotency_key is None:
         return
-    owner = owner_of(await get_caller.authenticate(request))
+    caller = await get_caller.authenticate(request)
+    owner = owner_of(caller)
     body = await request.body()
     request_hash = fingerprint(request, body)
     repository = IdempotencyRepository(request.state.session)
@@ -118,6 +125,10 @@ async def idempotency_guard(request: Request, idempotency_key: IdempotencyKeyHea
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used for a different request; use a new key."
         )
+    if stored.resource_type is not None and stored.resource_id is not None:
+        session = request.state.session
+        if not await can_see(session, caller, stored.resource_type, stored.resource_id):
+            raise NotFound(NO_LONGER_VISIBLE)
     headers = {**stored.response_headers, "Idempotent-Replayed": "true"}
     raise Replay(Response(stored.response_body, stored.status_code, headers=headers))
 
@@ -151,6 +162,7 @@ async def remember_response(request: Request, response: Response) -> None:
         body = _without(body, secret_fields)
     now = utcnow()
     headers = {name: value for name, value in response.headers.items() if name in REPLAYED_HEADERS}
+    resource_type, resource_id = resource_of(request, response)
     await IdempotencyRepository(request.state.session).save(
         {
             "id": new_id(),
@@ -161,6 +173,8 @@ async def remember_response(request: Request, response: Response) -> None:
             "status_code": response.status_code,
             "response_body": body,
             "response_headers": headers,
+            "resource_type": resource_type if resource_id else None,
+            "resource_id": uuid.UUID(resource_id) if resource_id else None,
             "created_at": now,
             "expires_at": now + RETENTION,
         }

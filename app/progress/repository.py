@@ -32,6 +32,7 @@ from app.progress.figures import (
 )
 from app.progress.models import ProgressEvent
 from app.progress.points import Measured, Point
+from app.resources import visible_with
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +208,8 @@ _EVENT_DEFAULTS = {
 # The INSERT names every column, so a server-side default would never apply: NULL instead.
 if any(column.server_default is not None for column in _EVENT_COLUMNS):
     raise RuntimeError("progress_events has a server default; append() would write NULL there")
+
+
+@visible_with("progress_event")
+async def _event_visible(session: AsyncSession, caller: Caller, event_id: uuid.UUID) -> bool:
+    return await ProgressRepository(session, caller).get(event_id) is not None

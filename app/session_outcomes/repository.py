@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
+from app.resources import visible_with
 from app.session_outcomes.models import SessionOutcome
 
 
@@ -53,3 +54,8 @@ class SessionOutcomeRepository:
             .values(response=response)
             .execution_options(synchronize_session=False)
         )
+
+
+@visible_with("session_outcome")
+async def _outcome_visible(session: AsyncSession, caller: Caller, outcome_id: uuid.UUID) -> bool:
+    return await SessionOutcomeRepository(session, caller).get(outcome_id) is not None

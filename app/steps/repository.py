@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.auth.caller import Caller
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
 from app.db import utcnow
+from app.resources import visible_with
 from app.steps.models import ActionStep
 
 # Positions are moved out of the way before being renumbered, so that the unique index on
@@ -116,3 +117,8 @@ class StepRepository:
         for step, index in changed:
             set_committed_value(step, "position", index)
             set_committed_value(step, "updated_at", at)
+
+
+@visible_with("step")
+async def _step_visible(session: AsyncSession, caller: Caller, step_id: uuid.UUID) -> bool:
+    return await StepRepository(session, caller).get(step_id) is not None

@@ -112,6 +112,44 @@ async def test_keys_are_scoped_per_caller(api: Api, connection: AsyncConnection)
     assert all("Idempotent-Replayed" not in r.headers for r in responses)
 
 
+async def test_a_replay_goes_only_to_a_caller_who_may_still_see_its_record(api: Api) -> None:
+    """Security checklist 1-3: the stored response holds health data. A clinician taken off
+    the care team since, or the same subject with a lesser role, gets the 404 any request of
+    theirs about the record gets; the caller who still may see it gets the replay."""
+    admin = api.actor("admin", sub="root")
+    alice = api.actor("clinician", sub="alice")
+    client = await api.client(alice)
+    goal = await api.goal(alice, client["id"])
+    url = f"/v1/goals/{goal['id']}/progress-events"
+    note = {"kind": "note", "note": "Talked about the night shifts."}
+    headers = {"Idempotency-Key": "note-1"}
+    first = await alice.post(url, json=note, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (await alice.post(url, json=note, headers=headers)).status_code == 201
+    removed = await admin.delete(f"/v1/clients/{client['id']}/care-team/alice")
+    assert removed.status_code == 204, removed.text
+    replay = await alice.post(url, json=note, headers=headers)
+    assert replay.status_code == 404, replay.text
+    assert "night shifts" not in replay.text
+    assert "Idempotent-Replayed" not in replay.headers
+    assert (await alice.post(url, json=note)).status_code == 404  # as without a key
+
+    created = await admin.post(
+        "/v1/clients", json={"display_name": "R. M."}, headers={"Idempotency-Key": "c-1"}
+    )
+    assert created.status_code == 201, created.text
+    as_client = api.actor("client", sub="root")  # the same subject, now with a client's role
+    again = await as_client.post(
+        "/v1/clients", json={"display_name": "R. M."}, headers={"Idempotency-Key": "c-1"}
+    )
+    assert again.status_code == 404, again.text
+    assert "R. M." not in again.text
+    replayed = await admin.post(
+        "/v1/clients", json={"display_name": "R. M."}, headers={"Idempotency-Key": "c-1"}
+    )
+    assert (replayed.status_code, replayed.json()) == (201, created.json())
+
+
 async def test_key_rules(api: Api) -> None:
     alice = api.actor()
     too_long = await alice.post(
