@@ -117,7 +117,7 @@ async def _seed(org: str) -> None:
 
 async def _verify_audit() -> bool:
     """Reads the chain on an engine of its own: the app would start its sealer, a write."""
-    from app.audit.seals import verify_chain
+    from app.audit.seals import GRACE, verify_chain
     from app.db import create_engine
     from app.embedded_db import embedded_database_url
 
@@ -132,7 +132,10 @@ async def _verify_audit() -> bool:
     finally:
         await engine.dispose()
     if check.intact:
-        print(f"Audit chain intact: {check.seals} seals over {check.events} events.")
+        print(
+            f"Audit chain intact: {check.seals} seals over {check.events} events; "
+            f"{check.unsealed} newer events not sealed yet (sealed once {GRACE} old)."
+        )
     else:
         print(
             f"Audit chain BROKEN at seal {check.broken_at}: {check.reason} "

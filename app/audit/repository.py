@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, text, tuple_
+from sqlalchemy import Row, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.audit.models import AuditEvent
@@ -126,6 +126,11 @@ class SealRepository:
         """The events after `after` up to `through`, as they are now: count, last id, hash."""
         values = {"after": after, "through": through, "previous": previous}
         return (await self.connection.execute(_SEALED, values)).one()
+
+    async def count_after(self, after: uuid.UUID) -> int:
+        """The events after `after`: those no seal covers yet."""
+        statement = select(func.count()).select_from(AuditEvent).where(AuditEvent.id > after)
+        return int(await self.connection.scalar(statement) or 0)
 
     async def add(self, through_id: uuid.UUID, events: int, previous: bytes, hash_: bytes) -> int:
         values = {"through_id": through_id, "events": events, "previous": previous,

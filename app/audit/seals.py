@@ -59,6 +59,7 @@ class ChainCheck:
     events: int
     broken_at: int | None  # the first seal that does not check, if any
     reason: str = ""
+    unsealed: int = 0  # events after the last seal: sealed once GRACE old
 
     @property
     def intact(self) -> bool:
@@ -77,7 +78,8 @@ async def verify_chain(connection: AsyncConnection) -> ChainCheck:
             return ChainCheck(seals, events, broken_at=seal.id, reason=problem)
         seals, events = seals + 1, events + seal.events
         after, previous = seal.through_id, bytes(seal.hash)
-    return ChainCheck(seals, events, broken_at=None)
+    unsealed = await repository.count_after(after)
+    return ChainCheck(seals, events, broken_at=None, unsealed=unsealed)
 
 
 def _mismatch(seal: Any, found: Any, previous: bytes) -> str:

@@ -50,6 +50,9 @@ async def test_sealed_events_check(api: Api, connection: AsyncConnection) -> Non
         {"org": org},
     )
     assert unsealed == 0
+    assert check.unsealed == 0
+    await api.client(api.actor(org=org))  # a newer event, not sealed yet
+    assert (await verify_chain(connection)).unsealed == 1
 
 
 @pytest.mark.parametrize(
@@ -126,3 +129,4 @@ def test_the_verify_command_reports_the_chain(settings: Settings) -> None:
     assert settings.database_url
     output = run_cli("verify-audit", env={"DATABASE_URL": settings.database_url})
     assert output.splitlines()[-1].startswith("Audit chain intact:")
+    assert "newer events not sealed yet (sealed once 0:05:00 old)" in output
