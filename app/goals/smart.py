@@ -174,10 +174,13 @@ _FAIL_EXAMPLE: dict[str, Any] = {
     "messages": [TEXTS["state_title"][0]],
     "suggestions": [TEXTS["state_title"][1]],
 }
-_PASS_EXAMPLE: dict[str, Any] = {
-    "status": "pass",
-    "messages": ["The title names a clear action."],
-    "suggestions": [],
+# What each criterion says when it passes (the checks below say the same).
+_PASSED = {
+    "specific": "The title names a clear action.",
+    "measurable": "The measure is complete and its numbers agree.",
+    "achievable": "The amount of change fits the time given.",
+    "relevant": "The goal says why it matters and has a category.",
+    "time_bound": "The goal has a start date and a realistic target date.",
 }
 
 
@@ -205,7 +208,10 @@ _REPORT_EXAMPLE: dict[str, Any] = {
     "score": 4,
     "passed": False,
     "criteria": {
-        **dict.fromkeys(SmartCriteria.model_fields, _PASS_EXAMPLE),
+        **{
+            name: {"status": "pass", "messages": [_PASSED[name]], "suggestions": []}
+            for name in SmartCriteria.model_fields
+        },
         "specific": _FAIL_EXAMPLE,
     },
 }
@@ -323,7 +329,7 @@ def _check_specific(title: object, description: object) -> CriterionReport:
             found.add("fail" if kind == "state" else "warn", f"{kind}_title")
     if len(_text(description)) < MIN_DESCRIPTION_CHARS:
         found.add("warn", "short_description")
-    return found.report("The title names a clear action.")
+    return found.report(_PASSED["specific"])
 
 
 def _check_measurable(raw: object) -> tuple[CriterionReport, _Measure | None]:
@@ -367,7 +373,7 @@ def _check_measurable(raw: object) -> tuple[CriterionReport, _Measure | None]:
         found.add("fail", direction, baseline=baseline)
     consistent = len(found.messages) == problems_before and direction in DIRECTIONS
     measure = _Measure(kind, baseline, target, scale, consistent)
-    return found.report("The measure is complete and its numbers agree."), measure
+    return found.report(_PASSED["measurable"]), measure
 
 
 def _check_achievable(
@@ -385,7 +391,7 @@ def _check_achievable(
         found.add("warn", "pace_no_dates")
     else:
         _check_pace(found, measure, max((end - start).days / 7, MIN_PACE_WEEKS))
-    return found.report("The amount of change fits the time given.")
+    return found.report(_PASSED["achievable"])
 
 
 def _check_pace(found: _Findings, measure: _Measure, weeks: float) -> None:
@@ -421,7 +427,7 @@ def _check_relevant(relevance: object, category: object) -> CriterionReport:
         found.add("warn", "short_relevance")
     if category not in CATEGORIES:
         found.add("fail", "no_category")
-    return found.report("The goal says why it matters and has a category.")
+    return found.report(_PASSED["relevant"])
 
 
 def _check_time_bound(
@@ -448,7 +454,7 @@ def _check_time_bound(
             found.add("fail", "start_after_target")
         elif (finish - begin).days < MIN_GOAL_DAYS:
             found.add("warn", "too_short")
-    return found.report("The goal has a start date and a realistic target date.")
+    return found.report(_PASSED["time_bound"])
 
 
 def evaluate_goal(goal: Mapping[str, Any], today: datetime.date) -> SmartReport:

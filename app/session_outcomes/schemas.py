@@ -23,7 +23,6 @@ _EXAMPLE: dict[str, Any] = {
         {
             "goal_id": "0193a4c3-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
             "value": 4,
-            "gas_level": 1,
             "achievement_status": "improving",
             "note": "Four entries this week.",
         }
