@@ -181,7 +181,8 @@ async def test_a_change_that_fails_after_its_driver_statements_leaves_nothing_be
             await holder.execute(
                 text("SELECT 1 FROM goals WHERE id = :id FOR NO KEY UPDATE"), {"id": goal["id"]}
             )
-            failed = await alice.post(events, json={"kind": "measurement", "value": 4})
+            # At the target: the goal's derived status changes, so its row is updated.
+            failed = await alice.post(events, json={"kind": "measurement", "value": 5})
             await transaction.rollback()
         assert failed.status_code == 503, failed.text
         listed = await alice.get(events)

@@ -90,14 +90,16 @@ async def test_recording_progress_is_one_read_and_one_write_without_begin(
 ) -> None:
     """Before: BEGIN, the goal, the event's INSERT, the measurements, the goal's UPDATE, the
     audit row's INSERT, COMMIT: seven round trips. Now the goal and its measurements are
-    read together, and the three writes go as one statement, atomic by itself. (Each on a
-    connection borrowed for it: the request holds none in between.)"""
+    read together, and the writes (with the revision of the status the event changes) go as
+    one statement, atomic by itself. (Each on a connection borrowed for it: the request holds
+    none in between.)"""
     async with production_app(settings) as (_, api):
         alice = api.actor(org=f"org-{uuid.uuid4()}")
         goal = await api.goal(alice, (await api.client(alice))["id"])
         url = f"/v1/goals/{goal['id']}/progress-events"
         sent.clear()
-        recorded = await alice.post(url, json={"kind": "measurement", "value": 4})
+        # At the target: the goal's derived status changes.
+        recorded = await alice.post(url, json={"kind": "measurement", "value": 5})
         assert recorded.status_code == 201, recorded.text
         statements = [sql for on_one in sent.by_connection.values() for sql in on_one]
         assert [sql.split()[0] for sql in statements if not sql.startswith("SELECT count(*)")] == [
@@ -107,7 +109,12 @@ async def test_recording_progress_is_one_read_and_one_write_without_begin(
         read = next(sql for sql in statements if sql.startswith("SELECT goals.id"))
         assert "progress_events" in read  # the goal's measurements, with the goal
         [write] = [sql for sql in sent.on_connection_of("WITH w0 AS (") if sql != read]
-        for part in ("UPDATE goals", "INSERT INTO progress_events", "INSERT INTO audit_events"):
+        for part in (
+            "UPDATE goals",
+            "INSERT INTO goal_revisions",
+            "INSERT INTO progress_events",
+            "INSERT INTO audit_events",
+        ):
             assert write.count(part) == 1, write
         # What the one statement wrote is all there: the event, the goal's status, the audit.
         goal_now = (await alice.get(f"/v1/goals/{goal['id']}")).json()

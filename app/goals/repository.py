@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +10,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, any_, bindparam, select, update
+from sqlalchemy import Select, Table, Text, and_, any_, bindparam, insert, select, update
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,7 +20,7 @@ from app.auth.caller import Caller, Role
 from app.clients.models import Client
 from app.clients.repository import visible_client_by_id
 from app.clients.scope import CALLER_ORG, scope_params, visible_client_clause
-from app.db import TEXTS, utcnow
+from app.db import TEXTS, new_id, utcnow
 from app.driver import DriverQuery, Row, execute, fetch, fetch_one
 from app.goals.models import Goal, GoalFacts, GoalRevision, GoalView
 from app.resources import visible_with
@@ -160,6 +163,7 @@ class GoalRepository:
                 GoalRevision.org_id == self.caller.org_id,
                 GoalRevision.goal_id == goal_id,
                 GoalRevision.progress_event_id.is_(None),
+                GoalRevision.action == "updated",  # a clinician's edit: not what progress derived
                 GoalRevision.changes.has_key("achievement_status"),
             )
             .order_by(GoalRevision.changed_at.desc(), GoalRevision.id.desc())
@@ -183,15 +187,47 @@ class GoalRepository:
 
     async def set_derived_achievement(self, goal: GoalView, status: str) -> None:
         """Write the derived status without touching `version`: progress being recorded must
-        not make a clinician's pending `If-Match` edit fail."""
+        not make a clinician's pending `If-Match` edit fail. Kept in the goal's history as a
+        `derived` revision by the caller whose request changed it (not an edit: it neither
+        counts as a review nor as a clinician's judgement)."""
         now = utcnow()
         values = {**self.scope, "goal_id": goal.id, "derived_status": status, "updated_at": now}
         await execute(self.session, _SET_DERIVED_ACHIEVEMENT, values)
+        changes = {"achievement_status": {"before": goal.achievement_status, "after": status}}
+        if goal.achievement_status_source != "derived":
+            before = goal.achievement_status_source
+            changes["achievement_status_source"] = {"before": before, "after": "derived"}
+        revision = {
+            "id": new_id(),
+            "org_id": goal.org_id,
+            "goal_id": goal.id,
+            "action": DERIVED,
+            "actor_subject": self.caller.subject,
+            "actor_role": self.caller.role.value,
+            "changed_at": now,
+            "changes": json.dumps(changes),
+            "reason": "derived from the goal's progress",
+            "progress_event_id": None,
+        }
+        await execute(self.session, _ADD_REVISION, revision)
         if isinstance(goal, Goal):  # loaded in the session: keep it in step with its row
             set_committed_value(goal, "achievement_status", status)
             set_committed_value(goal, "achievement_status_source", "derived")
             set_committed_value(goal, "updated_at", now)
 
+
+# A revision of the status progress derived: not an edit by a person.
+DERIVED = "derived"
+_REVISIONS = cast(Table, GoalRevision.__table__)
+# `changes` goes as JSON text, cast by PostgreSQL: the driver sends only what asyncpg encodes.
+_ADD_REVISION = DriverQuery(
+    insert(_REVISIONS).values(
+        {
+            **{column.name: bindparam(column.name) for column in _REVISIONS.columns},
+            "changes": sa_cast(bindparam("changes", type_=Text), JSONB),
+        }
+    )
+)
 
 # On every progress event that changes the status: a plain UPDATE of one row, on the driver.
 _SET_DERIVED_ACHIEVEMENT = DriverQuery(

@@ -307,7 +307,10 @@ class RevisionRead(BaseModel):
 
     id: uuid.UUID
     goal_id: uuid.UUID
-    action: Literal["created", "updated", "transitioned"]
+    action: Literal["created", "updated", "transitioned", "derived"] = Field(
+        description="`derived`: the achievement status that recorded progress (or a change "
+        "of what it is worked out from) gave the goal, by the request that changed it."
+    )
     actor_subject: str
     actor_role: str
     changed_at: datetime

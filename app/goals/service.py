@@ -27,7 +27,7 @@ from app.goals.smart import SmartReport, evaluate_goal
 from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound, SmartValidationFailed
-from app.progress.summary_service import SummaryService
+from app.progress.summary_service import SummaryService, status_without_progress
 
 GOAL_NOT_FOUND = "No goal with this id is visible to you."
 # While a goal is in one of these, it must stay SMART: edits that break it are refused.
@@ -129,7 +129,7 @@ class GoalService:
         return [row_to_read(row) for row in goals], next_cursor
 
     async def create(self, client_id: uuid.UUID, data: GoalCreate) -> Goal:
-        await self.clients.get(client_id)
+        client = await self.clients.get(client_id)
         fields = data.model_dump(mode="python")
         if self.caller.role is Role.CLIENT:
             if fields["is_focus"]:
@@ -148,6 +148,9 @@ class GoalService:
             status_changed_at=utcnow(),
             **fields,
         )
+        # What its progress summary derives from no progress yet, stored from the start.
+        goal.achievement_status = status_without_progress(goal, client.timezone)
+        goal.achievement_status_source = "derived"
         if goal.is_focus:
             await self._clear_focus(client_id, reason="focus moved to a new goal")
         self.goals.add(goal)
@@ -174,10 +177,19 @@ class GoalService:
             await self._clear_focus(goal.client_id, reason="focus moved to another goal")
         for field, value in changes.items():
             setattr(goal, field, value)
-        if "achievement_status" in changes:
+        judged = "achievement_status" in changes
+        source_before = goal.achievement_status_source
+        if judged:
             # A clinician's call stands until they clear it; cleared, progress decides again.
             goal.achievement_status_source = "clinician" if goal.achievement_status else None
         diff = _diff(before, _snapshot(goal))
+        if judged and goal.achievement_status_source != source_before:
+            # Taking over the status progress had derived, at the same value, is a judgement
+            # all the same (and a later one than any event's before it): kept as a change.
+            diff.setdefault(
+                "achievement_status",
+                {"before": before["achievement_status"], "after": goal.achievement_status},
+            )
         if diff:
             self._record(goal, "updated", diff, reason=None)
             await self.goals.flush()

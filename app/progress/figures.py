@@ -42,7 +42,7 @@ from app.clients.scope import CALLER_ORG
 from app.db import UUIDS
 from app.driver import DriverQuery, Row
 from app.goals.models import Goal, GoalRevision
-from app.goals.repository import client_goal_facts_select, facts_select
+from app.goals.repository import DERIVED, client_goal_facts_select, facts_select
 from app.progress.models import ProgressEvent
 from app.progress.points import Point, Series, points
 from app.steps.models import ActionStep
@@ -272,7 +272,10 @@ def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
     clinical = or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration")
     staff = or_(GoalRevision.actor_role == "admin", GoalRevision.actor_role == "clinician")
     last_staff_revision = select(func.max(GoalRevision.changed_at)).where(
-        GoalRevision.org_id == CALLER_ORG, GoalRevision.goal_id == goal.c.id, staff
+        GoalRevision.org_id == CALLER_ORG,
+        GoalRevision.goal_id == goal.c.id,
+        staff,
+        GoalRevision.action != DERIVED,  # progress changed it, not a review
     )
     counted = select(func.count()).where(*_recorded_of_goal(goal_id=goal.c.id))
     done = select(func.count()).where(*live_steps, ActionStep.status == "done")

@@ -120,7 +120,7 @@ class SummaryService:
         adding: Measured | None = None,
     ) -> None:
         """Keep a goal's derived achievement status current, unless a clinician has set it.
-        Not an edit by a person: no revision, no version bump. Only the measurements decide
+        Not an edit by a person: no version bump, a `derived` revision. Only the measurements decide
         it: read here (a query of their own), or `measured` before the measurement `adding`
         is written, which then counts as written (see `Measurements`)."""
         if goal.achievement_status_source == "clinician":
@@ -152,6 +152,17 @@ class SummaryService:
             return None
         facts, measured, timezone = found
         return facts, Measurements(since, measured, timezone)
+
+
+def status_without_progress(goal: GoalView, timezone: str) -> str:
+    """The status a goal with no measurement derives (a new goal's), on its client's today."""
+    return status_from_measurements(
+        measure=measure_spec(goal),
+        measurements=[],
+        start_date=goal.start_date,
+        target_date=goal.target_date,
+        now=datetime.now(UTC).astimezone(zoneinfo.ZoneInfo(timezone)),
+    )
 
 
 def _windows(now: datetime) -> dict[str, datetime]:

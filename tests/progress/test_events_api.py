@@ -435,6 +435,65 @@ async def test_a_judgement_sent_late_does_not_overwrite_a_newer_one(
     assert await status() == "achieved"
 
 
+async def test_every_change_of_the_status_is_in_the_history(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """What progress derives is kept as a `derived` revision, by the request that changed it,
+    so each revision's `before` is the one before's `after`; a clinician taking over the
+    derived status at the same value is a judgement all the same (a revision, a new version),
+    which a judgement dated before it does not overwrite."""
+    goal_id = await make_goal(api, alice, client_id)
+    goal_url = f"/v1/goals/{goal_id}"
+    created = (await alice.get(goal_url)).json()
+    progress = (await alice.get(f"{goal_url}/progress")).json()
+    assert (created["achievement_status"], created["achievement_status_source"]) == (
+        progress["achievement_status"],
+        "derived",
+    )  # from the start, not null until the first event
+    recorded = await alice.post(
+        f"{goal_url}/progress-events", json={"kind": "measurement", "value": 5}
+    )
+    assert recorded.status_code == 201, recorded.text
+    judged = await alice.post(
+        f"{goal_url}/progress-events",
+        json={"kind": "note", "note": "reviewed", "achievement_status": "improving"},
+    )
+    retracted = await alice.post(
+        f"/v1/progress-events/{judged.json()['id']}/retract", json={"reason": "wrong goal"}
+    )
+    assert retracted.status_code == 200, retracted.text
+    revisions = (await alice.get(f"{goal_url}/revisions")).json()["items"]
+    statuses = [
+        (r["action"], change["before"], change["after"])
+        for r in revisions
+        for change in r["changes"]
+        if change["field"] == "achievement_status"
+    ]
+    derived = progress["achievement_status"]
+    assert statuses == [
+        ("created", None, derived),
+        ("derived", derived, "achieved"),
+        ("updated", "achieved", "improving"),
+        ("updated", "improving", None),
+        ("derived", None, "achieved"),
+    ]
+    assert {r["actor_subject"] for r in revisions} == {"alice"}
+
+    current = (await alice.get(goal_url)).json()
+    taken_over = await alice.patch(
+        goal_url,
+        json={"achievement_status": current["achievement_status"]},
+        headers={"If-Match": f'"{current["version"]}"'},
+    )
+    assert taken_over.status_code == 200, taken_over.text
+    assert taken_over.json()["version"] == current["version"] + 1
+    assert taken_over.json()["achievement_status_source"] == "clinician"
+    earlier = iso(datetime.now(UTC) - timedelta(hours=1))
+    late = {"kind": "note", "note": "x", "achievement_status": "worsening", "occurred_at": earlier}
+    assert (await alice.post(f"{goal_url}/progress-events", json=late)).status_code == 201
+    assert (await alice.get(goal_url)).json()["achievement_status"] == "achieved"
+
+
 async def test_a_client_cannot_retract_what_an_integration_recorded_by_its_name(
     api: Api,
 ) -> None:
