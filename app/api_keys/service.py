@@ -17,28 +17,38 @@ from app.pagination import encode_cursor, split_page
 from app.permissions import require_role
 from app.problems import NotFound, Unauthorized
 
+REFUSED_KEY = "The API key is not valid or has been revoked."
+
+
+class RevokedKey(Unauthorized):
+    """A revoked key was sent: 401 like any bad key, but whose it was is known, so that the
+    attempt is on its organization's audit trail (a leaked key still in use)."""
+
+    def __init__(self, caller: Caller) -> None:
+        super().__init__(REFUSED_KEY)
+        self.caller = caller
+
 
 async def authenticate_key(session: AsyncSession, key: str, secret_hash: str) -> Caller:
     """The integration a key belongs to, `secret_hash` being its `hash_key`. A malformed,
-    unknown or revoked key is 401 at once."""
+    unknown or revoked key is 401 at once (a revoked one as `RevokedKey`)."""
     if not is_well_formed(key):
         raise Unauthorized("The API key is not valid.")
     repository = ApiKeyRepository(session)
     record = await repository.by_hash(secret_hash)
-    if (
-        record is None
-        or not hmac.compare_digest(record.secret_hash, secret_hash)
-        or record.revoked_at is not None
-    ):
-        raise Unauthorized("The API key is not valid or has been revoked.")
-    await repository.touch(record, utcnow())
-    return Caller(
+    if record is None or not hmac.compare_digest(record.secret_hash, secret_hash):
+        raise Unauthorized(REFUSED_KEY)
+    caller = Caller(
         org_id=record.org_id,
         subject=f"api-key:{record.id}",
         role=Role.INTEGRATION,
         scopes=frozenset(record.scopes),
         credential_id=record.id,
     )
+    if record.revoked_at is not None:
+        raise RevokedKey(caller)
+    await repository.touch(record, utcnow())
+    return caller
 
 
 class ApiKeyService:

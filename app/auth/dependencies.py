@@ -17,7 +17,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys.secrets import hash_key, looks_like_key
-from app.api_keys.service import authenticate_key
+from app.api_keys.service import RevokedKey, authenticate_key
 from app.auth.caller import Caller, Role
 from app.auth.scopes import SCOPE_BY_OPERATION
 from app.auth.tokens import ExpiredToken, VerifiedTokens, verify_token
@@ -77,6 +77,10 @@ class _Bearer(HTTPBearer):
                     await guard.check(sender(host))
                 try:
                     caller = await authenticate_key(request.state.session, token, digest)
+                except RevokedKey as revoked:
+                    request.state.caller = revoked.caller  # audited as the key's attempt
+                    guard.key_was_refused(digest)
+                    raise
                 except Unauthorized:
                     guard.key_was_refused(digest)
                     raise

@@ -98,6 +98,23 @@ async def test_unauthenticated_attempts_and_integrations_are_recorded(
     assert key["key"] not in dump
 
 
+async def test_a_revoked_keys_attempts_are_on_its_organizations_trail(api: Api) -> None:
+    """A leaked key still in use after its revocation: each attempt is 401, recorded as
+    that key's (its organization, its credential id), for the admin to see."""
+    admin = api.actor("admin", sub="root")
+    key = (await admin.post("/v1/api-keys", json={"name": "EHR", "scopes": ["goals:read"]})).json()
+    assert (await admin.delete(f"/v1/api-keys/{key['id']}")).status_code == 204
+    bearer = {"Authorization": f"Bearer {key['key']}"}
+    refused = await api.http.get("/v1/goals", headers=bearer)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "The API key is not valid or has been revoked."
+    events = (await admin.get("/v1/audit-events")).json()["items"]
+    attempts = [e for e in events if e["credential_id"] == key["id"]]
+    assert [(e["actor_type"], e["action"], e["outcome"], e["status_code"]) for e in attempts] == [
+        ("integration", "list_goals", "denied", 401)
+    ]
+
+
 async def test_only_admins_read_it_and_only_their_org(api: Api) -> None:
     alice = api.actor("clinician", sub="alice")
     await api.client(alice)
