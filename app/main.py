@@ -100,6 +100,10 @@ async def database_url(app: FastAPI, settings: Settings) -> str:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    if settings.uses_development_secret:  # at start, not at import: once per worker that serves
+        structlog.get_logger("app").warning(
+            "using the development JWT secret: fine on a laptop, never in production"
+        )
     app.state.embedded_server = None
     engine = create_engine(settings, await database_url(app, settings))
     app.state.engine = engine
@@ -169,10 +173,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     production = settings.app_env == "production"
     configure_logging(settings.log_level, json_logs=production, cache=production)
-    if settings.uses_development_secret:
-        structlog.get_logger("app").warning(
-            "using the development JWT secret: fine on a laptop, never in production"
-        )
     app = FastAPIOffline(
         title="Therapy Goals API",
         version="1.0.0",
