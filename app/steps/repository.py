@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -50,7 +50,8 @@ class StepRepository:
         self, goal_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
     ) -> Sequence[ActionStep]:
         """Live steps in plan order, from the one after step `after` (by its position now;
-        a step of another plan, or none, leaves nothing after it)."""
+        a step of another plan, or none, leaves nothing after it). If `after` was removed
+        since, the steps after it moved up into its place: the page starts there."""
         statement = (
             self._visible()
             .where(ActionStep.goal_id == goal_id)
@@ -58,8 +59,9 @@ class StepRepository:
             .limit(limit)
         )
         if after is not None:
+            removed = case((ActionStep.deleted_at.is_not(None), 1), else_=0)
             position = (
-                select(ActionStep.position)
+                select(ActionStep.position - removed)
                 .where(
                     ActionStep.org_id == CALLER_ORG,
                     ActionStep.goal_id == goal_id,

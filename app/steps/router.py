@@ -56,8 +56,9 @@ async def list_steps(
 ) -> Page[StepRead]:
     """The plan's steps in `position` order (0, 1, 2, …, no gaps), in pages. A plan holds at
     most 100 steps, so `limit=100` always gets it whole. A page continues after the position
-    its cursor's step has now: a step moved, inserted or removed meanwhile may be seen twice
-    or not at all, so read a plan being edited again from the start."""
+    its cursor's step has now (or had, if it was removed since: the next page starts where it
+    was). Another step moved, inserted or removed meanwhile may be seen twice or not at all,
+    so read a plan being edited again from the start."""
     steps, next_cursor = await service.plan_page(goal_id, after=decode_cursor(cursor), limit=limit)
     return Page[StepRead](
         items=[StepRead.model_validate(step) for step in steps], next_cursor=next_cursor

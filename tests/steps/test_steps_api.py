@@ -190,6 +190,20 @@ async def test_steps_of_closed_goals_cannot_be_ticked(alice: Actor, goal: dict[s
     assert events == []
 
 
+async def test_a_page_after_a_step_removed_since_starts_where_it_was(
+    alice: Actor, goal: dict[str, Any]
+) -> None:
+    """The cursor's step removed between two pages: the steps after it moved up into its
+    place, and the next page starts there, skipping none."""
+    steps = await add_steps(alice, goal["id"], "a", "b", "c", "d", "e", "f")
+    url = f"/v1/goals/{goal['id']}/steps"
+    first = (await alice.get(url, params={"limit": 3})).json()
+    assert [step["title"] for step in first["items"]] == ["a", "b", "c"]
+    assert (await alice.delete(f"/v1/steps/{steps[2]['id']}")).status_code == 204
+    rest = (await alice.get(url, params={"limit": 3, "cursor": first["next_cursor"]})).json()
+    assert [step["title"] for step in rest["items"]] == ["d", "e", "f"]
+
+
 async def test_the_plan_comes_in_pages_in_position_order(
     api: Api, alice: Actor, goal: dict[str, Any]
 ) -> None:
