@@ -129,7 +129,34 @@ Identifier = Annotated[
     Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
 ]
 ShortCode = Annotated[str, _bounded(128), _CLEAN, _CLEAN_SCHEMA]
-Name = Annotated[str, _bounded(200), _CLEAN, _CLEAN_SCHEMA]
+# Another system's id for a record (an EHR's): matched exactly, so held to the rule of names
+# (" MRN-1" would be another client than "MRN-1", and nobody could tell them apart).
+ExternalCode = Annotated[
+    str,
+    _bounded(128),
+    _CLEAN,
+    AfterValidator(_a_name),
+    Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
+]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Something to show a person (a title, a name): some text that is not all spaces.
+VISIBLE_TEXT_PATTERN = (
+    f"^[^{_CONTROL_CHARACTERS}]*[^\\s{_CONTROL_CHARACTERS}][^{_CONTROL_CHARACTERS}]*$"
+)
+Name = Annotated[
+    str,
+    _bounded(200),
+    _CLEAN,
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"pattern": VISIBLE_TEXT_PATTERN}),
+]
 LongText = Annotated[str, _bounded(4000), _CLEAN, _CLEAN_SCHEMA]
 
 

@@ -14,7 +14,7 @@ from app.http import CREATED_WITH_LOCATION, IfMatchHeader, etag, parse_if_match
 from app.limits import charge_listed
 from app.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, decode_cursor
 from app.problems import problem_responses
-from app.schemas import Absent, Identifier, ShortCode
+from app.schemas import Absent, ExternalCode, Identifier
 from app.transaction import domain_router
 
 router = domain_router("clients", prefix="/v1/clients")
@@ -51,7 +51,7 @@ async def list_clients(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     external_id: Annotated[
-        ShortCode | Absent, Query(description="Find a client by the EHR's id.")
+        ExternalCode | Absent, Query(description="Find a client by the EHR's id.")
     ] = None,
 ) -> Page[ClientRead]:
     """The clients you may see (admins: all in the organization; clinicians: their care teams;

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
-from app.schemas import Absent, Identifier, Name, PatchModel, ReadModel, ShortCode, WireModel
+from app.schemas import Absent, ExternalCode, Identifier, Name, PatchModel, ReadModel, WireModel
 
 
 @cache
@@ -33,7 +33,7 @@ Timezone = Annotated[
         {"type": "string", "enum": sorted(_known_timezones()), "example": "Europe/London"}
     ),
 ]
-ExternalId = ShortCode
+ExternalId = ExternalCode
 
 
 class ClientCreate(WireModel):

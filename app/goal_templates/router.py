@@ -26,7 +26,8 @@ class TemplateList(BaseModel):
 
 
 TemplateCursor = Annotated[
-    Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)] | Absent,
+    # Empty means "from the start", as on every list.
+    Annotated[str, StringConstraints(pattern=f"({SLUG_PATTERN})|^$", max_length=100)] | Absent,
     Query(description="The `next_cursor` of the previous page."),
 ]
 
@@ -48,5 +49,5 @@ async def list_goal_templates(
     once you add `start_date` and `target_date`; it passes SMART validation as it stands. Add
     its `suggested_steps` to the plan with `POST /v1/goals/{goal_id}/steps`. In pages, as
     every list, ordered by `id`: `limit=100` gets the whole catalog."""
-    items, next_cursor = templates_page(category, after=cursor, limit=limit)
+    items, next_cursor = templates_page(category, after=cursor or None, limit=limit)
     return TemplateList(items=items, next_cursor=next_cursor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -227,7 +228,8 @@ class ProgressService:
         if not active:
             return None
         reviews = [goal.tallies.last_reviewed or goal.facts.created_at for goal in active]
-        return (min(reviews) + timedelta(days=self.settings.review_interval_days)).date()
+        due = min(reviews) + timedelta(days=self.settings.review_interval_days)
+        return due.astimezone(zoneinfo.ZoneInfo(active[0].timezone)).date()  # the client's day
 
     async def _append(
         self,

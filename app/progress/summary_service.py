@@ -80,6 +80,7 @@ class SummarizedGoal(NamedTuple):
     facts: GoalFacts
     tallies: GoalTallies
     summary: ProgressSummary
+    timezone: str  # the client's
 
 
 class SummaryService:
@@ -108,7 +109,7 @@ class SummaryService:
         if found is None:
             return None
         return [
-            SummarizedGoal(goal, figures.tallies, _summary(goal, figures, now))
+            SummarizedGoal(goal, figures.tallies, _summary(goal, figures, now), figures.timezone)
             for goal, figures in found
         ]
 

@@ -11,7 +11,15 @@ from pydantic import ConfigDict, Field, model_validator
 from app.goals.schemas import MeasureNumber
 from app.goals.vocabulary import AchievementStatus
 from app.progress.schemas import GasLevelValue
-from app.schemas import Absent, Identifier, LongText, ReadModel, ShortCode, Timestamp, WireModel
+from app.schemas import (
+    Absent,
+    ExternalCode,
+    Identifier,
+    LongText,
+    ReadModel,
+    Timestamp,
+    WireModel,
+)
 
 _EXAMPLE: dict[str, Any] = {
     "external_id": "ENC-2026-11-20-0042",
@@ -44,12 +52,12 @@ class SessionOutcomeCreate(WireModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
     _not_null = frozenset({"client_id", "client_external_id"})
 
-    external_id: ShortCode = Field(
+    external_id: ExternalCode = Field(
         description="The EHR's id for this session; sending it again "
         "with the same body is safe (200, nothing duplicated)."
     )
     client_id: uuid.UUID | Absent = None
-    client_external_id: ShortCode | Absent = Field(
+    client_external_id: ExternalCode | Absent = Field(
         default=None, description="Instead of `client_id`: the client's id in the EHR."
     )
     occurred_at: Timestamp

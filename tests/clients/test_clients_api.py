@@ -123,6 +123,9 @@ async def test_client_validation(api: Api) -> None:
     for zone in ("UTC", "Asia/Kolkata", "America/Argentina/Buenos_Aires", "Pacific/Chatham"):
         created = await alice.post("/v1/clients", json={"display_name": "X", "timezone": zone})
         assert created.status_code == 201, (zone, created.text)
+    for blank in ({"display_name": "   "}, {"display_name": "R. M.", "external_id": " MRN-1"}):
+        refused = await alice.post("/v1/clients", json=blank)
+        assert refused.status_code == 422, blank
     null_name = await alice.post("/v1/clients", json={"display_name": None})
     assert null_name.status_code == 422
     client = await api.client(alice)

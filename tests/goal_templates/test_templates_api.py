@@ -40,6 +40,8 @@ async def test_templates_come_in_pages_like_every_list(api: Api) -> None:
     alice = api.actor("clinician", sub="alice")
     whole = (await alice.get("/v1/goal-templates", params={"limit": 100})).json()
     assert whole["next_cursor"] is None
+    from_the_start = await alice.get("/v1/goal-templates", params={"limit": 100, "cursor": ""})
+    assert from_the_start.json() == whole  # an empty cursor, as on every list
     ids, cursor = [], None
     while True:
         params = {"limit": 7, **({"cursor": cursor} if cursor else {})}

@@ -117,6 +117,10 @@ async def test_today_is_the_clients_day(api: Api, alice: Actor) -> None:
     )
     summary = (await alice.get(f"/v1/goals/{goal['id']}/progress")).json()
     assert summary["expected_value_today"] == pytest.approx(3)  # 1 + (5 - 1) * 28 / 56
+    activated = await alice.post(f"/v1/goals/{goal['id']}/transition", json={"to": "active"})
+    assert activated.status_code == 200, activated.text
+    client_summary = (await alice.get(f"/v1/clients/{client['id']}/summary")).json()
+    assert client_summary["next_review_due"] == (today + timedelta(days=90)).isoformat()
 
 
 async def test_clinician_status_wins_until_cleared(api: Api, alice: Actor) -> None:
