@@ -128,6 +128,27 @@ async def test_recording_progress_is_one_read_and_one_write_without_begin(
         assert [item["action"] for item in trail] == ["record_progress_event"]
 
 
+async def test_progress_that_leaves_the_status_as_it_was_writes_the_event_and_its_audit(
+    settings: Settings, sent: Sent
+) -> None:
+    """The common case: the derived status does not change, so one statement writes the event
+    and its audit row, and neither the goal nor its history."""
+    async with production_app(settings) as (_, api):
+        alice = api.actor(org=f"org-{uuid.uuid4()}")
+        goal = await api.goal(alice, (await api.client(alice))["id"])
+        url = f"/v1/goals/{goal['id']}/progress-events"
+        sent.clear()
+        recorded = await alice.post(url, json={"kind": "measurement", "value": 2})
+        assert recorded.status_code == 201, recorded.text
+        [write] = [sql for sql in sent.on_connection_of("WITH w0 AS (") if sql.startswith("WITH")]
+        assert "INSERT INTO progress_events" in write
+        assert "INSERT INTO audit_events" in write
+        assert "UPDATE goals" not in write
+        assert "goal_revisions" not in write
+        goal_now = (await alice.get(f"/v1/goals/{goal['id']}")).json()
+        assert goal_now["achievement_status"] == goal["achievement_status"]
+
+
 async def test_a_held_back_write_is_seen_by_the_changes_next_statement(
     settings: Settings, sent: Sent
 ) -> None:

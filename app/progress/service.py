@@ -246,12 +246,12 @@ class ProgressService:
         `Measurements`)."""
         event = self._event(goal, **fields)
         status = fields.get("achievement_status")
-        if status is None:
+        if status is not None and await self._newer_judgement(goal.id, event["occurred_at"]):
+            status = None  # kept with the event, as what was judged then
+        if status is None:  # progress decides (a no-op while a clinician's judgement stands)
             await self.summaries.refresh_achievement(
                 goal, measured=measured, adding=as_measurement(event)
             )
-        elif await self._newer_judgement(goal.id, event["occurred_at"]):
-            status = None  # kept with the event, as what was judged then
         await self.events.append(event)
         if status is not None:
             if isinstance(goal, GoalFacts):  # an edit with a revision: in the session
@@ -267,7 +267,8 @@ class ProgressService:
         week's session today must not overwrite what was judged since."""
         latest = await self.events.latest_judgement(goal_id)
         newest = await self.goals.newest_judgement(goal_id, latest)
-        return newest is not None and newest[1] > occurred_at
+        # Not later than now: the clock skew allowed for `occurred_at` is no head start.
+        return newest is not None and newest[1] > min(occurred_at, datetime.now(UTC))
 
     def _event(self, goal: GoalView, **fields: Any) -> dict[str, Any]:
         """A new event's values by column (`ProgressRepository.append` adds the defaults)."""

@@ -264,16 +264,16 @@ def _fit(points: Series) -> _Line | None:
 
 
 def _direction(
-    measure: MeasureSpec, slope: float, latest: float
+    measure: MeasureSpec, slope: float, level: float
 ) -> Literal["improving", "worsening", "flat"]:
     """A slope past the flat band is improving when it heads where the goal wants the value:
-    up for an increase, down for a decrease, and for a goal to maintain, back towards the
-    target from the `latest` reading's side of it (away from it, or off it, is worsening)."""
+    up for an increase, down for a decrease, and for a goal to maintain, towards the target
+    from `level`'s side of it (`_judged_from`: away from it, or off it, is worsening)."""
     band = flat_band(measure)
     if abs(slope) <= band:
         return "flat"
     if measure.direction == "maintain":
-        return "improving" if (measure.target - latest) * slope > 0 else "worsening"
+        return "improving" if (measure.target - level) * slope > 0 else "worsening"
     rising = slope > 0
     return "improving" if rising == (measure.direction == "increase") else "worsening"
 
@@ -289,8 +289,16 @@ def trend(measure: MeasureSpec, points: Sequence[Point], now: datetime) -> Trend
 def _trend(measure: MeasureSpec, ordered: Series, line: _Line | None) -> Trend | None:
     if line is None:
         return None
-    direction = _direction(measure, line.slope, ordered[-1].value)
+    direction = _direction(measure, line.slope, _judged_from(measure, ordered[-1].value, line))
     return Trend(slope_per_week=line.slope, direction=direction)
+
+
+def _judged_from(measure: MeasureSpec, latest: float, line: _Line) -> float:
+    """The value a trend's direction is judged from: the latest reading, or, once that is at
+    the target, where the line started (it arrived there from one side or the other)."""
+    if reached(measure, latest):
+        return line.mean_y - line.slope * line.mean_x  # the line at its first point
+    return latest
 
 
 def _day(at: float, now: datetime) -> date:
@@ -334,7 +342,8 @@ def _projection(
     """`projected_achievement_date` for points already in time order, with their line."""
     if reached(measure, ordered[-1].value):
         return _achieved_since(measure, ordered, now)
-    if line is None or _direction(measure, line.slope, ordered[-1].value) != "improving":
+    latest = ordered[-1].value
+    if line is None or _direction(measure, line.slope, latest) != "improving":
         return None
     meets_at = line.mean_x + (measure.target - line.mean_y) / line.slope
     weeks_ahead = meets_at - line.weeks(now)

@@ -125,7 +125,8 @@ async def test_a_replay_goes_only_to_a_caller_who_may_still_see_its_record(api: 
     headers = {"Idempotency-Key": "note-1"}
     first = await alice.post(url, json=note, headers=headers)
     assert first.status_code == 201, first.text
-    assert (await alice.post(url, json=note, headers=headers)).status_code == 201
+    before = await alice.post(url, json=note, headers=headers)
+    assert (before.status_code, before.headers["Idempotent-Replayed"]) == (201, "true")
     removed = await admin.delete(f"/v1/clients/{client['id']}/care-team/alice")
     assert removed.status_code == 204, removed.text
     replay = await alice.post(url, json=note, headers=headers)

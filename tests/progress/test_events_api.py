@@ -435,6 +435,29 @@ async def test_a_judgement_sent_late_does_not_overwrite_a_newer_one(
     assert await status() == "achieved"
 
 
+async def test_a_late_judgement_that_does_not_stand_still_counts_as_progress(
+    api: Api, alice: Actor, client_id: str
+) -> None:
+    """A clinician cleared the status (progress decides again); a measurement at the target,
+    sent with a judgement dated before that clearing: the judgement does not stand, and the
+    measurement moves the derived status as any other would."""
+    goal_id = await make_goal(api, alice, client_id)
+    goal_url = f"/v1/goals/{goal_id}"
+    assert (await alice.patch(goal_url, json={"achievement_status": "worsening"})).is_success
+    assert (await alice.patch(goal_url, json={"achievement_status": None})).is_success
+    earlier = iso(datetime.now(UTC) - timedelta(hours=1))
+    body = {"kind": "measurement", "value": 5, "achievement_status": "worsening",
+            "occurred_at": earlier}  # fmt: skip
+    assert (await alice.post(f"{goal_url}/progress-events", json=body)).status_code == 201
+    goal = (await alice.get(goal_url)).json()
+    progress = (await alice.get(f"{goal_url}/progress")).json()
+    assert (goal["achievement_status"], goal["achievement_status_source"]) == (
+        progress["achievement_status"],
+        "derived",
+    )
+    assert goal["achievement_status"] == "achieved"
+
+
 async def test_every_change_of_the_status_is_in_the_history(
     api: Api, alice: Actor, client_id: str
 ) -> None:

@@ -175,7 +175,10 @@ def test_trend_slope_and_direction() -> None:
         ([9, 8, 7, 6], "improving"),  # above it, falling to it
         ([4, 3, 2, 1], "worsening"),  # below it, falling away
         ([6, 7, 8, 9], "worsening"),  # above it, rising away
-        ([3, 4, 5, 6], "worsening"),  # past it: the latest reading is off the target's far side
+        ([3, 4, 5, 6, 7], "worsening"),  # past it: off the target band's far side
+        ([3, 4, 5, 6], "improving"),  # 6 is inside the band (5 +- 1): arrived from below
+        ([0, 1, 2, 3, 4, 5], "improving"),  # arrived on it from below
+        ([10, 9, 8, 7, 6, 5], "improving"),  # arrived on it from above
         ([5, 5, 5, 5], "flat"),
     ],
 )
