@@ -215,6 +215,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = partial(openapi_of_the_day, app)  # type: ignore[method-assign]
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Inside CORS (a browser can read the 503 and its Retry-After; preflights never count) and
+    # inside the request context (a request turned away still has its id, log line, metrics).
+    app.add_middleware(ConcurrencyLimitMiddleware, in_progress=app.state.in_progress)
     if settings.cors_origins:  # else no browser origin may call: nothing to add or vary by
         app.add_middleware(
             CORSMiddleware,
@@ -229,8 +232,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    # Inside the request context: a request turned away still has its id, log line and metrics.
-    app.add_middleware(ConcurrencyLimitMiddleware, in_progress=app.state.in_progress)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -206,7 +206,11 @@ class ConcurrencyLimitMiddleware:
         self.in_progress = in_progress
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith("/v1/")
+            or scope["method"] == "OPTIONS"  # CORS preflights: answered without any work
+        ):
             await self.app(scope, receive, send)
             return
         in_progress = self.in_progress

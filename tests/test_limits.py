@@ -381,7 +381,10 @@ async def test_pages_of_progress_events_and_revisions_are_charged_too(budget_api
 async def test_requests_past_the_limit_in_progress_are_503_problems(settings: Settings) -> None:
     """Security checklist 13: a flood past the concurrency limit is 503 with Retry-After, as
     a problem; the probes and metrics still answer; once requests finish, calls go through."""
-    application = create_app(settings.model_copy(update={"max_requests_in_progress": 2}))
+    origin = "https://app.example"
+    application = create_app(
+        settings.model_copy(update={"max_requests_in_progress": 2, "cors_origins": [origin]})
+    )
     release, both_held = asyncio.Event(), asyncio.Event()
     held_count = 0
 
@@ -407,8 +410,14 @@ async def test_requests_past_the_limit_in_progress_are_503_problems(settings: Se
         await both_held.wait()
         assert "\nhttp_requests_in_progress 2.0\n" in (await http.get("/metrics")).text
 
-        turned_away = await alice.get("/v1/clients")
+        turned_away = await alice.get("/v1/clients", headers={"Origin": origin})
         assert turned_away.status_code == 503
+        assert turned_away.headers["Access-Control-Allow-Origin"] == origin  # a browser reads it
+        preflight = await http.options(
+            "/v1/clients",
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 200  # never counted, never turned away
         assert turned_away.headers["content-type"] == "application/problem+json"
         assert turned_away.headers["Retry-After"] == "1"
         assert turned_away.headers["X-Request-ID"]
