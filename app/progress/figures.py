@@ -41,6 +41,7 @@ from app.clients.models import Client
 from app.clients.scope import CALLER_ORG
 from app.db import UUIDS
 from app.driver import DriverQuery, Row
+from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import Goal, GoalRevision
 from app.goals.repository import DERIVED, client_goal_facts_select, facts_select
 from app.progress.models import ProgressEvent
@@ -158,7 +159,9 @@ def _measurements() -> Select[uuid.UUID, list[float], list[float]]:
     )
 
 
-def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
+def _points_of(
+    goal: FromClause, *, with_ids: bool, only: tuple[ColumnElement[bool], ...] = ()
+) -> LateralFromClause:
     """The measurements of `goal` (a FROM with an `id`, the statement's goal) as arrays in
     time order (`times` in POSIX seconds, `values`, and `ids` if asked): those of the window,
     and those of the latest two that are older than the window. The two parts never share a
@@ -168,7 +171,7 @@ def _points_of(goal: FromClause, *, with_ids: bool) -> LateralFromClause:
     # a session and reported with its outcome (only these two kinds carry one).
     is_measurement = (ProgressEvent.value.is_not(None),)
     columns = (ProgressEvent.id, ProgressEvent.occurred_at, ProgressEvent.value)
-    of_goal = partial(_recorded_of_goal, *is_measurement, goal_id=goal.c.id)
+    of_goal = partial(_recorded_of_goal, *is_measurement, *only, goal_id=goal.c.id)
     in_window = (
         select(*columns).where(*of_goal(ProgressEvent.occurred_at >= _SINCE)).correlate(goal)
     )
@@ -265,10 +268,12 @@ def _latest(
     )
 
 
-def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
+def _tallies(
+    goal: FromClause, only: tuple[ColumnElement[bool], ...] = ()
+) -> list[ColumnElement[Any]]:
     """The `GoalTallies` of `goal` (a FROM with an `id`, the statement's goal), each a
     subquery correlated on it that reads that goal's rows through an index."""
-    live_steps = _live_steps_of(goal)
+    live_steps = (*_live_steps_of(goal), *only)
     clinical = or_(ProgressEvent.source == "clinician", ProgressEvent.source == "integration")
     staff = or_(GoalRevision.actor_role == "admin", GoalRevision.actor_role == "clinician")
     last_staff_revision = select(func.max(GoalRevision.changed_at)).where(
@@ -276,8 +281,9 @@ def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
         GoalRevision.goal_id == goal.c.id,
         staff,
         GoalRevision.action != DERIVED,  # progress changed it, not a review
+        *only,
     )
-    counted = select(func.count()).where(*_recorded_of_goal(goal_id=goal.c.id))
+    counted = select(func.count()).where(*_recorded_of_goal(*only, goal_id=goal.c.id))
     done = select(func.count()).where(*live_steps, ActionStep.status == "done")
     gas_level = ProgressEvent.gas_level
     return [
@@ -285,17 +291,19 @@ def _tallies(goal: FromClause) -> list[ColumnElement[Any]]:
         select(func.count()).where(*live_steps).scalar_subquery().label("steps"),
         done.scalar_subquery().label("steps_done"),
         _latest(goal, gas_level, gas_level.is_not(None)).label("latest_gas_level"),
-        _latest(goal, ProgressEvent.occurred_at, clinical).label("last_clinical_activity"),
+        _latest(goal, ProgressEvent.occurred_at, clinical, *only).label("last_clinical_activity"),
         last_staff_revision.scalar_subquery().label("last_staff_revision"),
     ]
 
 
-def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
+def _habits_of(
+    goal: FromClause, only: tuple[ColumnElement[bool], ...] = ()
+) -> tuple[LateralFromClause, LateralFromClause]:
     """The live recurring steps of `goal` in plan order (`habit_ids`, `habit_recurrences`),
     and their completions since `habits_since` (`completed_steps`, `completed_at` in POSIX
     seconds): parallel arrays, NULL when there is none. Each step's completions are read along
     its own index (`ix_progress_events_step_timeline`)."""
-    recurring = (*_live_steps_of(goal), ActionStep.recurrence.is_not(None))
+    recurring = (*_live_steps_of(goal), ActionStep.recurrence.is_not(None), *only)
     columns = (ActionStep.id, ActionStep.recurrence)
     step = _in_order(
         select(*columns).where(*recurring).correlate(goal), ActionStep.position, ActionStep.id
@@ -336,19 +344,24 @@ def _habits_of(goal: FromClause) -> tuple[LateralFromClause, LateralFromClause]:
 
 
 def _with_figures(
-    facts: Select[Any], goal: FromClause, timezone: ColumnElement[str] | InstrumentedAttribute[str]
+    facts: Select[Any],
+    goal: FromClause,
+    timezone: ColumnElement[str] | InstrumentedAttribute[str],
+    only: tuple[ColumnElement[bool], ...] = (),
 ) -> Select[Any]:
     """`facts` (a statement with `goal` in its FROM) and the goal's `GoalFigures`, with its
     client's `timezone` (a habit is kept or missed on the client's days). Each part is read
-    beside the goal (a subquery or a LATERAL aggregate, always one row) through an index."""
-    measured = _points_of(goal, with_ids=False)
-    habits, completed = _habits_of(goal)
+    beside the goal (a subquery or a LATERAL aggregate, always one row) through an index.
+    With `only` (conditions on the goal), a goal that fails them gets its latest GAS level
+    and empty figures: PostgreSQL checks them once per goal and reads nothing more for it."""
+    measured = _points_of(goal, with_ids=False, only=only)
+    habits, completed = _habits_of(goal, only)
     return (
         facts.join_from(goal, measured, true())
         .join_from(goal, habits, true())
         .join_from(goal, completed, true())
         .add_columns(
-            *_tallies(goal),
+            *_tallies(goal, only),
             measured.c.times,
             measured.c["values"],
             habits.c.habit_ids,
@@ -375,7 +388,9 @@ def client_figures_query(role: Role) -> DriverQuery:
     facts and figures, in id order), NULLs for the goal if it has none."""
     statement = client_goal_facts_select(role)
     goals = cast(Table, Goal.__table__)
-    return DriverQuery(_with_figures(statement, goals, Client.timezone), standalone=True)
+    # The client summary shows its open goals; a completed one is there for its GAS level only.
+    open_goal = (goals.c.lifecycle_status != LifecycleStatus.COMPLETED.value,)
+    return DriverQuery(_with_figures(statement, goals, Client.timezone, open_goal), standalone=True)
 
 
 MEASUREMENTS = _measurements()

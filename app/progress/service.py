@@ -196,14 +196,14 @@ class ProgressService:
         found = await self.summaries.client_summaries(client_id, GAS_SCORED_STATUSES)
         if found is None:
             raise NotFound(CLIENT_NOT_FOUND)
+        goals, completed = found
         # GAS scores every goal set for the client (Kiresuk & Sherman): one completed at +2
         # counts, or finishing it would lower the score. The summary shows the open ones.
         scored = [
-            (goal.facts.gas_weight, goal.tallies.latest_gas_level)
-            for goal in found
-            if goal.facts.gas_levels and goal.tallies.latest_gas_level is not None
+            (facts.gas_weight, tallies.latest_gas_level)
+            for facts, tallies in [*((goal.facts, goal.tallies) for goal in goals), *completed]
+            if facts.gas_levels and tallies.latest_gas_level is not None
         ]
-        goals = [goal for goal in found if goal.facts.lifecycle_status in _OPEN]
         return ClientSummary(
             client_id=client_id,
             focus_goal_id=next((goal.facts.id for goal in goals if goal.facts.is_focus), None),

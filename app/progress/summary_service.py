@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
 from app.clients.repository import ClientRepository
+from app.goals.lifecycle import LifecycleStatus
 from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.days import local_days
@@ -100,18 +101,23 @@ class SummaryService:
 
     async def client_summaries(
         self, client_id: uuid.UUID, statuses: Sequence[str]
-    ) -> list[SummarizedGoal] | None:
-        """Each of the client's goals in `statuses` (in id order) with its tallies and
-        summary, from one query however many goals there are; None if the caller may not
-        see the client."""
+    ) -> tuple[list[SummarizedGoal], list[tuple[GoalFacts, GoalTallies]]] | None:
+        """The client's goals in `statuses` (in id order), from one query however many goals
+        there are: the open ones with their tallies and summary, and the completed ones with
+        their tallies only (read for their GAS level: `client_figures_query` reads nothing
+        else for them); None if the caller may not see the client."""
         now = datetime.now(UTC)
         found = await self.progress.client_figures(client_id, statuses, **_windows(now))
         if found is None:
             return None
-        return [
-            SummarizedGoal(goal, figures.tallies, _summary(goal, figures, now), figures.timezone)
-            for goal, figures in found
-        ]
+        summarized, completed = [], []
+        for goal, figures in found:
+            if goal.lifecycle_status == LifecycleStatus.COMPLETED.value:
+                completed.append((goal, figures.tallies))
+            else:
+                summary = _summary(goal, figures, now)
+                summarized.append(SummarizedGoal(goal, figures.tallies, summary, figures.timezone))
+        return summarized, completed
 
     async def refresh_achievement(
         self,
