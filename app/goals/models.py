@@ -106,7 +106,19 @@ class GoalRevision(IdMixin, Base):
     """One recorded change of a goal: who, when, which fields from what to what, and why."""
 
     __tablename__ = "goal_revisions"
-    __table_args__ = (Index(None, "goal_id", "id"),)
+    __table_args__ = (
+        Index(None, "goal_id", "id"),
+        # When staff last changed the goal (a review), read by every progress summary.
+        Index(
+            "ix_goal_revisions_staff_changes",
+            "goal_id",
+            "changed_at",
+            postgresql_include=["org_id"],
+            postgresql_where=(
+                "action <> 'derived' AND (actor_role = 'admin' OR actor_role = 'clinician')"
+            ),
+        ),
+    )
 
     org_id: Mapped[str] = mapped_column(String(64))
     goal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("goals.id"))
