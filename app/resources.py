@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
 
-# Path parameters that name the record a request is about, most specific last.
+# Path parameters that name the record a request is about (no route has two of them).
 RESOURCE_PARAMS = {
     "client_id": "client",
     "goal_id": "goal",

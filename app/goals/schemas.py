@@ -227,8 +227,8 @@ class GoalState(ReadModel):
 class GoalRead(GoalState):
     achievement_status_source: Literal["clinician", "derived"] | None = Field(
         description="`clinician` when set by a clinician (it stays until cleared with null); "
-        "`derived` when computed from recorded progress, as of the last progress or edit of "
-        "the goal (null before any): the goal's progress summary derives it as of now."
+        "`derived` when computed from recorded progress, as of the goal's creation, last "
+        "progress or last edit: the goal's progress summary derives it as of now."
     )
     model_config = ConfigDict(
         from_attributes=True,

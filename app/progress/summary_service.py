@@ -145,7 +145,7 @@ class SummaryService:
             measurements=points,
             start_date=goal.start_date,
             target_date=goal.target_date,
-            now=now.astimezone(zoneinfo.ZoneInfo(timezone)),  # the client's today
+            now=on_clients_calendar(now, timezone),
         )
         if status != goal.achievement_status:
             await self.goals.set_derived_achievement(goal, status)
@@ -161,6 +161,12 @@ class SummaryService:
         return facts, Measurements(since, measured, timezone)
 
 
+def on_clients_calendar(now: datetime, timezone: str) -> datetime:
+    """`now` in the client's time zone: a summary's dates (today, a reading's day) are the
+    client's, as `app.progress.summary` reads them off `now`."""
+    return now.astimezone(zoneinfo.ZoneInfo(timezone))
+
+
 def status_without_progress(goal: GoalView, timezone: str) -> str:
     """The status a goal with no measurement derives (a new goal's), on its client's today."""
     return status_from_measurements(
@@ -168,7 +174,7 @@ def status_without_progress(goal: GoalView, timezone: str) -> str:
         measurements=[],
         start_date=goal.start_date,
         target_date=goal.target_date,
-        now=datetime.now(UTC).astimezone(zoneinfo.ZoneInfo(timezone)),
+        now=on_clients_calendar(datetime.now(UTC), timezone),
     )
 
 
@@ -183,7 +189,7 @@ def _habits_since(now: datetime) -> datetime:
 
 def _summary(goal: GoalView, figures: GoalFigures, now: datetime) -> ProgressSummary:
     tally = figures.tallies
-    now = now.astimezone(zoneinfo.ZoneInfo(figures.timezone))  # dates are the client's
+    now = on_clients_calendar(now, figures.timezone)
     return summarize(
         measure=measure_spec(goal),
         start_date=goal.start_date,
