@@ -66,7 +66,9 @@ class ApiKeyRepository:
 
 @visible_with("api_key")
 async def _key_visible(session: AsyncSession, caller: Caller, key_id: uuid.UUID) -> bool:
-    """Only admins see their organization's keys."""
+    """Only admins see their organization's keys, and a revoked key is gone (as its own
+    address says: a replay of the request that made it is 404 too)."""
     if caller.role is not Role.ADMIN:
         return False
-    return await ApiKeyRepository(session).get(caller.org_id, key_id) is not None
+    record = await ApiKeyRepository(session).get(caller.org_id, key_id)
+    return record is not None and record.revoked_at is None

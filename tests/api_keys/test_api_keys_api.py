@@ -61,6 +61,10 @@ async def test_a_replayed_issue_makes_no_second_key_and_the_key_is_never_stored(
     )
     assert [row for row in stored.scalars() if key in row or key[4:] in row] == []
     assert (await api.http.get("/v1/goals", headers=bearer(key))).status_code == 200
+    gone = await admin.post("/v1/api-keys", json=body, headers={"Idempotency-Key": "k-2"})
+    assert (await admin.delete(f"/v1/api-keys/{gone.json()['id']}")).status_code == 204
+    again = await admin.post("/v1/api-keys", json=body, headers={"Idempotency-Key": "k-2"})
+    assert again.status_code == 404  # the key it made is revoked: gone, as at its address
 
 
 async def test_scopes_decide_what_an_integration_may_call(api: Api) -> None:
