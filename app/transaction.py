@@ -42,7 +42,9 @@ class TransactionalRoute(APIRoute):
         if "POST" in methods:  # every POST honours Idempotency-Key
             dependencies = [*(kwargs.get("dependencies") or ()), Depends(idempotency_guard)]
             kwargs["dependencies"] = dependencies
-            responses = {**problem_responses(409), **responses}
+            # 409: the key in flight; 404: a replay for a caller who may no longer see what
+            # the first request was about.
+            responses = {**problem_responses(404, 409), **responses}
         if methods & {"POST", "PUT", "PATCH"}:
             responses = {**problem_responses(413), **responses}
         kwargs["responses"] = responses
