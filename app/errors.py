@@ -87,10 +87,14 @@ def _without_union_branches(raw: Sequence[Any]) -> list[Any]:
 
 
 def _message(error: Any) -> str:
-    """Pydantic's message, but a pattern's meaning instead of the pattern where we know it."""
-    pattern = (error.get("ctx") or {}).get("pattern")
+    """Pydantic's message, but a pattern's meaning instead of the pattern where we know it,
+    and our validators' own words without pydantic's "Value error, " before them."""
+    context = error.get("ctx") or {}
+    pattern = context.get("pattern")
     if error["type"] == "string_pattern_mismatch" and pattern in PATTERN_MESSAGES:
         return PATTERN_MESSAGES[pattern]
+    if error["type"] == "value_error" and isinstance(context.get("error"), ValueError):
+        return str(context["error"])
     message: str = error["msg"]
     return message
 
