@@ -11,9 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api_keys.models import ApiKey
-from app.auth.caller import Caller, Role
 from app.db import STANDALONE_WRITE, utcnow
-from app.resources import visible_with
 
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -62,13 +60,3 @@ class ApiKeyRepository:
         key.revoked_at = utcnow()
         key.revoked_by = by
         await self.session.flush()
-
-
-@visible_with("api_key")
-async def _key_visible(session: AsyncSession, caller: Caller, key_id: uuid.UUID) -> bool:
-    """Only admins see their organization's keys, and a revoked key is gone (as its own
-    address says: a replay of the request that made it is 404 too)."""
-    if caller.role is not Role.ADMIN:
-        return False
-    record = await ApiKeyRepository(session).get(caller.org_id, key_id)
-    return record is not None and record.revoked_at is None

@@ -16,6 +16,7 @@ from app.db import new_id, utcnow
 from app.pagination import encode_cursor, split_page
 from app.permissions import require_role
 from app.problems import NotFound, Unauthorized
+from app.resources import visible_with
 
 REFUSED_KEY = "The API key is not valid or has been revoked."
 
@@ -49,6 +50,16 @@ async def authenticate_key(session: AsyncSession, key: str, secret_hash: str) ->
         raise RevokedKey(caller)
     await repository.touch(record, utcnow())
     return caller
+
+
+@visible_with("api_key")
+async def _key_visible(session: AsyncSession, caller: Caller, key_id: uuid.UUID) -> bool:
+    """Only admins see their organization's keys, and a revoked key is gone (as its own
+    address says: a replay of the request that made it is 404 too)."""
+    if caller.role is not Role.ADMIN:
+        return False
+    record = await ApiKeyRepository(session).get(caller.org_id, key_id)
+    return record is not None and record.revoked_at is None
 
 
 class ApiKeyService:

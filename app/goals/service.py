@@ -27,7 +27,7 @@ from app.goals.smart import SmartReport, evaluate_goal
 from app.pagination import encode_cursor, split_page
 from app.permissions import check_version, require_role
 from app.problems import Conflict, Forbidden, NotFound, SmartValidationFailed
-from app.progress.summary_service import SummaryService, status_without_progress
+from app.progress.summary_service import SummaryService, derived_status
 
 GOAL_NOT_FOUND = "No goal with this id is visible to you."
 # While a goal is in one of these, it must stay SMART: edits that break it are refused.
@@ -113,10 +113,6 @@ class GoalService:
             raise NotFound(GOAL_NOT_FOUND)
         return row_to_read(row)
 
-    async def find(self, goal_id: uuid.UUID) -> Goal | None:
-        """Like `get`, for callers that report a missing goal in their own words."""
-        return await self.goals.get(goal_id)
-
     async def search(
         self, filters: GoalFilters, *, after: uuid.UUID | None, limit: int
     ) -> tuple[list[GoalRead], str | None]:
@@ -149,7 +145,7 @@ class GoalService:
             **fields,
         )
         # What its progress summary derives from no progress yet, stored from the start.
-        goal.achievement_status = status_without_progress(goal, client.timezone)
+        goal.achievement_status = derived_status(goal, [], client.timezone, utcnow())
         goal.achievement_status_source = "derived"
         if goal.is_focus:
             await self._clear_focus(client_id, reason="focus moved to a new goal")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from app.progress.summary_service import (
     SummarizedGoal,
     SummaryService,
     as_measurement,
+    on_clients_calendar,
 )
 from app.schemas import format_timestamp
 from app.session_outcomes.schemas import OutcomeForGoal
@@ -35,10 +35,9 @@ from app.steps.models import ActionStep
 from app.steps.repository import StepRepository
 
 CLOCK_SKEW = timedelta(minutes=5)
-_OPEN = frozenset(status.value for status in OPEN_STATUSES)
 # The goals a client's GAS T-score is over: all but those dropped (cancelled, rejected) or
 # entered in error.
-GAS_SCORED_STATUSES = sorted(_OPEN | {LifecycleStatus.COMPLETED.value})
+GAS_SCORED_STATUSES = sorted(status.value for status in {*OPEN_STATUSES, LifecycleStatus.COMPLETED})
 SOURCE_BY_ROLE = {
     Role.CLIENT: "client",
     Role.CLINICIAN: "clinician",
@@ -229,7 +228,7 @@ class ProgressService:
             return None
         reviews = [goal.tallies.last_reviewed or goal.facts.created_at for goal in active]
         due = min(reviews) + timedelta(days=self.settings.review_interval_days)
-        return due.astimezone(zoneinfo.ZoneInfo(active[0].timezone)).date()  # the client's day
+        return on_clients_calendar(due, active[0].timezone).date()
 
     async def _append(
         self,

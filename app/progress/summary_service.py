@@ -140,13 +140,7 @@ class SummaryService:
         else:
             found = await self.progress.measurements([goal.id], since=now - TREND_WINDOW)
             points, timezone = found.get(goal.id, []), await self.clients.timezone(goal.client_id)
-        status = status_from_measurements(
-            measure=measure_spec(goal),
-            measurements=points,
-            start_date=goal.start_date,
-            target_date=goal.target_date,
-            now=on_clients_calendar(now, timezone),
-        )
+        status = derived_status(goal, points, timezone, now)
         if status != goal.achievement_status:
             await self.goals.set_derived_achievement(goal, status)
 
@@ -167,14 +161,17 @@ def on_clients_calendar(now: datetime, timezone: str) -> datetime:
     return now.astimezone(zoneinfo.ZoneInfo(timezone))
 
 
-def status_without_progress(goal: GoalView, timezone: str) -> str:
-    """The status a goal with no measurement derives (a new goal's), on its client's today."""
+def derived_status(
+    goal: GoalView, measurements: Sequence[Point], timezone: str, now: datetime
+) -> str:
+    """The status the goal's progress summary derives from `measurements` at `now`, on its
+    client's calendar (a new goal's: from none)."""
     return status_from_measurements(
         measure=measure_spec(goal),
-        measurements=[],
+        measurements=measurements,
         start_date=goal.start_date,
         target_date=goal.target_date,
-        now=on_clients_calendar(datetime.now(UTC), timezone),
+        now=on_clients_calendar(now, timezone),
     )
 
 
