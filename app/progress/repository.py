@@ -31,7 +31,7 @@ from app.progress.figures import (
     points_by_goal,
 )
 from app.progress.models import ProgressEvent
-from app.progress.points import Measured, Point
+from app.progress.points import Point, Recorded
 from app.resources import visible_with
 
 
@@ -136,7 +136,7 @@ class ProgressRepository:
 
     async def facts_and_measured(
         self, goal_id: uuid.UUID, *, since: datetime
-    ) -> tuple[GoalFacts, list[Measured], str] | None:
+    ) -> tuple[GoalFacts, Recorded, str] | None:
         """The goal's facts (`facts_select`, scoping and all), what `measurements` reads for
         it, with each point's id (where the next event recorded would fall among them: see
         `summary.with_measurement`), and its client's time zone. One query: recording
@@ -145,8 +145,8 @@ class ProgressRepository:
         row = await fetch_one(self.session, facts_and_points_query(self.caller.role), values)
         if row is None:
             return None
-        measured = zip(row["times"] or (), row["ids"] or (), row["values"] or (), strict=True)
-        return GoalFacts.of(row), list(measured), row["client_timezone"]
+        measured = Recorded(row["times"] or [], row["ids"] or [], row["values"] or [])
+        return GoalFacts.of(row), measured, row["client_timezone"]
 
     async def facts_and_figures(
         self, goal_id: uuid.UUID, *, since: datetime, habits_since: datetime

@@ -19,7 +19,7 @@ from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.days import local_days
 from app.progress.figures import GoalFigures, GoalTallies, HabitStep
-from app.progress.points import Measured, Point, seconds, with_measurement
+from app.progress.points import Measured, Point, Recorded, Series, seconds, with_measurement
 from app.progress.repository import ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
@@ -58,14 +58,14 @@ class Measurements:
     app/driver.py)."""
 
     since: datetime
-    measured: list[Measured]
+    measured: Recorded
     timezone: str
 
-    def points_with(self, new: Measured | None) -> list[Point]:
+    def points_with(self, new: Measured | None) -> Series:
         """The points once the measurement `new` is written too (None: no measurement)."""
         if new is not None:
             return with_measurement(self.measured, new, since=self.since)
-        return [Point(at, value) for at, _, value in self.measured]
+        return self.measured
 
 
 def as_measurement(event: Mapping[str, Any]) -> Measured | None:
@@ -133,6 +133,7 @@ class SummaryService:
         if goal.achievement_status_source == "clinician":
             return
         now = datetime.now(UTC)  # after `adding` was dated: its point is not in the future
+        points: Sequence[Point]
         if measured is not None:
             points, timezone = measured.points_with(adding), measured.timezone
         elif adding is not None:

@@ -143,7 +143,7 @@ async def test_the_points_read_before_a_measurement_and_it_are_those_read_after(
     await connection.execute(INSERT, measurement)
     found = await repository.measurements([goal_id], since=SINCE)
     await session.close()
-    assert predicted == found[goal_id]
+    assert list(predicted) == found[goal_id]
     assert [(point.at, point.value) for point in predicted] == expected([*rows, measurement])
 
 
