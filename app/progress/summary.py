@@ -17,6 +17,8 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -388,8 +390,6 @@ def gas_t_score(goals: Sequence[tuple[float, int]], rho: float = GAS_RHO) -> flo
 def _credited_days(done_on: list[int], window: int, days: int) -> list[int]:
     """The days, in order, with a completion in the `window` days up to them (from the day
     offsets `done_on`): the only days that earn credit."""
-    if window == 1:
-        return done_on
     credited: list[int] = []
     following = 0  # the first day not credited yet: `done_on` is in order
     for done in done_on:
@@ -430,15 +430,44 @@ def habit_strength_on_days(
     if not (math.isfinite(times_per_day) and times_per_day > 0):
         raise ValueError("times_per_day must be a positive number")
     days = max(0, end - start + 1)
-    per_day: dict[int, int] = {}  # completions on each day, by offset from `start`
-    for completed in completion_days:
-        offset = completed - start
-        if 0 <= offset < days:
-            per_day[offset] = per_day.get(offset, 0) + 1
+    # Completions on each day, by offset from `start`; those outside start..end are ignored.
+    per_day = Counter(map(sub, completion_days, repeat(start)))
     done_on = sorted(per_day)
+    done_on = done_on[bisect_left(done_on, 0) : bisect_left(done_on, days)]
+    if len(done_on) < len(per_day):
+        per_day = Counter({day: per_day[day] for day in done_on})
     multiplier = 0.5 ** (math.sqrt(times_per_day) / HABIT_HALF_LIFE_DAYS)
-    window = 1 if times_per_day >= 1 else HABIT_SPARSE_WINDOW_DAYS
-    due = times_per_day * window
+    if times_per_day >= 1:
+        score = _daily_score(done_on, per_day, days=days, due=times_per_day, multiplier=multiplier)
+    else:
+        score = _sparse_score(done_on, per_day, days=days, due=times_per_day, multiplier=multiplier)
+    return round(_clamp(score, 0.0, 1.0), HABIT_DECIMALS)
+
+
+def _daily_score(
+    done_on: list[int], per_day: Counter[int], *, days: int, due: float, multiplier: float
+) -> float:
+    """The score of a habit due at least once a day, on the last of `days`: each day's credit
+    only decays afterwards, so the score is their sum, each decayed for the days since, and
+    `map` works it out over C functions, with no Python code run per day (a daily habit kept
+    for 180 days is 180 days of credit in every summary of its goal)."""
+    last = days - 1
+    decays = map(pow, repeat(multiplier), map(sub, repeat(last), done_on))
+    if due == 1:  # a day with any completion earns full credit
+        credited: float = sum(decays)
+    else:
+        counts = map(per_day.__getitem__, done_on)
+        credited = sum(map(mul, decays, map(min, repeat(1.0), map(truediv, counts, repeat(due)))))
+    return credited * (1 - multiplier)
+
+
+def _sparse_score(
+    done_on: list[int], per_day: Counter[int], *, days: int, due: float, multiplier: float
+) -> float:
+    """The score of a habit due less than once a day, walked over the days that earn credit
+    (those with a completion in the trailing window: `_credited_days`)."""
+    window = HABIT_SPARSE_WINDOW_DAYS
+    due_in_window = due * window
     score = 0.0
     scored = 0  # the days before this one are in `score`
     in_window = 0  # completions in the `window` days up to the day being scored
@@ -452,10 +481,11 @@ def habit_strength_on_days(
             in_window = completions_on(day, 0)
         else:
             in_window += completions_on(day, 0) - completions_on(day - window, 0)
-        score = score * multiplier + min(1.0, in_window / due) * (1 - multiplier)
+        score = score * multiplier + min(1.0, in_window / due_in_window) * (1 - multiplier)
         scored = day + 1
     if days > scored:
         score *= multiplier ** (days - scored)
+    return score
     return round(_clamp(score, 0.0, 1.0), HABIT_DECIMALS)
 
 
