@@ -27,6 +27,8 @@ RESOURCE_PARAMS = {
     "outcome_id": "session_outcome",
     "key_id": "api_key",
 }
+# Path parameters that name whom a request is about besides its record: a care team's member.
+SUBJECT_PARAMS = ("clinician_subject",)
 # What a 201 from each create operation made.
 CREATED = {
     "create_client": "client",
@@ -61,6 +63,14 @@ def resource_of(request: Request, response: Response | None) -> tuple[str | None
                 return kind, identifier
         kind = CREATED[operation]
     return kind, identifier
+
+
+def subject_of(request: Request) -> str | None:
+    """Whom `request` is about besides its record, if its path names someone."""
+    for name in SUBJECT_PARAMS:
+        if name in request.path_params:
+            return str(request.path_params[name])
+    return None
 
 
 def visible_with(resource_type: str) -> Callable[[Visible], Visible]:

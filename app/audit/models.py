@@ -37,6 +37,9 @@ class AuditEvent(IdMixin, Base):
     status_code: Mapped[int] = mapped_column(SmallInteger)
     request_id: Mapped[str | None] = mapped_column(String(64))
     changed_fields: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
+    # Whom the action was about besides the record: the clinician a care team gained or lost
+    # (access to a client's records was granted or taken away). A subject id, never a name.
+    subject_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class AuditSeal(Base):

@@ -24,7 +24,7 @@ from app.driver import DriverQuery, execute
 from app.errors import status_of
 from app.idempotency.service import Replay
 from app.middleware import BODY_METHODS
-from app.resources import resource_of
+from app.resources import resource_of, subject_of
 
 _log = structlog.get_logger("app.audit")
 
@@ -99,6 +99,7 @@ async def _row(request: Request, status: int, response: Response | None) -> dict
         "status_code": status,
         "request_id": getattr(request.state, "request_id", None),
         "changed_fields": await _changed_fields(request),
+        "subject_id": subject_of(request),
     }
     return values
 

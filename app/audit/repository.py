@@ -65,18 +65,23 @@ class AuditRepository:
 
 # A run of events hashed after the previous seal's hash: every column, named (a column added
 # later must not change how sealed rows read), timestamps in UTC whatever the session's time
-# zone. `{events}` is one of the two runs below.
+# zone. `subject_id`, added later, is hashed after the others where it is set: events from
+# before it read as they did when they were sealed. `{events}` is one of the two runs below.
 _DIGEST = """
 SELECT count(*) AS events,
        (array_agg(e.id ORDER BY e.id DESC))[1] AS through_id,
-       sha256(CAST(:previous AS bytea) || convert_to(coalesce(string_agg(json_build_array(
-           e.id, e.org_id,
-           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-           e.actor_type, e.actor_id, e.actor_role, e.credential_id, e.action, e.resource_type,
-           e.resource_id, e.outcome, e.status_code, e.request_id, e.changed_fields)::text,
+       sha256(CAST(:previous AS bytea) || convert_to(coalesce(string_agg(CASE
+           WHEN e.subject_id IS NULL THEN json_build_array({columns})
+           ELSE json_build_array({columns}, e.subject_id) END::text,
            E'\\n' ORDER BY e.id), ''), 'UTF8')) AS hash
 FROM ({events}) AS e
-"""
+""".replace(
+    "{columns}",
+    """e.id, e.org_id,
+           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           e.actor_type, e.actor_id, e.actor_role, e.credential_id, e.action, e.resource_type,
+           e.resource_id, e.outcome, e.status_code, e.request_id, e.changed_fields""",
+)
 _OLD_ENOUGH = (
     "SELECT * FROM audit_events WHERE id > :after"
     " AND occurred_at < clock_timestamp() - make_interval(secs => :grace)"

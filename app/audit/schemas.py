@@ -4,6 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from app.schemas import ReadModel
 
 Outcome = Literal["success", "denied", "not_found", "rejected", "replayed", "error"]
@@ -23,3 +25,7 @@ class AuditEventRead(ReadModel):
     status_code: int
     request_id: str | None
     changed_fields: list[str]
+    subject_id: str | None = Field(
+        description="Whom the action was about besides the record: the clinician added to "
+        "or removed from a client's care team."
+    )

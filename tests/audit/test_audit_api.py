@@ -46,6 +46,33 @@ async def test_reads_writes_and_denials_are_recorded(api: Api) -> None:
     assert "Walk daily now" not in str(events)
 
 
+async def test_care_team_changes_name_the_clinician_let_in_or_out(api: Api) -> None:
+    """Joining or leaving a care team grants or takes away access to a client's records: the
+    trail names who acted, on which client, and which clinician, denied attempts included."""
+    admin = api.actor("admin", sub="root")
+    alice = api.actor("clinician", sub="alice")
+    robin = api.actor("client", sub="robin")
+    client = await api.client(alice)
+    team = f"/v1/clients/{client['id']}/care-team"
+    assert (await alice.put(f"{team}/bob")).status_code == 201
+    assert (await robin.delete(f"{team}/bob")).status_code == 403
+    assert (await alice.delete(f"{team}/bob")).status_code == 204
+    await alice.get(team)
+
+    events = (await admin.get("/v1/audit-events", params={"resource_id": client["id"]})).json()
+    summary = [
+        (e["action"], e["actor_id"], e["resource_type"], e["subject_id"], e["status_code"])
+        for e in events["items"]
+    ]
+    assert summary == [
+        ("get_care_team", "alice", "client", None, 200),
+        ("remove_care_team_member", "alice", "client", "bob", 204),
+        ("remove_care_team_member", "robin", "client", "bob", 403),
+        ("add_care_team_member", "alice", "client", "bob", 201),
+        ("create_client", "alice", "client", None, 201),
+    ]
+
+
 async def test_only_field_names_of_the_operation_are_kept_and_statuses_as_answered(
     api: Api,
 ) -> None:

@@ -143,6 +143,7 @@ def audit_row(org: str, request_id: str) -> tuple[Any, ...]:
         "status_code": 200,
         "request_id": request_id,
         "changed_fields": [],
+        "subject_id": None,
     }
     return tuple(values[column] for column in COLUMNS)
 

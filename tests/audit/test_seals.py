@@ -32,12 +32,13 @@ async def activity(api: Api) -> str:
     await api.goal(alice, client["id"])
     await alice.get(f"/v1/clients/{client['id']}")
     await alice.get(f"/v1/goals/{uuid.uuid4()}")  # a 404 is on the trail too
+    await alice.put(f"/v1/clients/{client['id']}/care-team/bob")  # an event naming a subject
     return org
 
 
 async def test_sealed_events_check(api: Api, connection: AsyncConnection) -> None:
     org = await activity(api)
-    assert await seal_now(connection) >= 4
+    assert await seal_now(connection) >= 5
     assert await seal_now(connection) == 0  # nothing new
     check = await verify_chain(connection)
     assert check.intact, check.reason
@@ -60,6 +61,10 @@ async def test_sealed_events_check(api: Api, connection: AsyncConnection) -> Non
     [
         ("UPDATE audit_events SET outcome = 'success' WHERE org_id = :org AND outcome <> 'success'",
          "an event it sealed has changed"),
+        ("UPDATE audit_events SET subject_id = 'mallory' WHERE org_id = :org "
+         "AND subject_id IS NOT NULL", "an event it sealed has changed"),
+        ("UPDATE audit_events SET subject_id = 'mallory' WHERE org_id = :org "
+         "AND subject_id IS NULL", "an event it sealed has changed"),
         ("DELETE FROM audit_events WHERE id = (SELECT min(id::text)::uuid FROM audit_events "
          "WHERE org_id = :org)", "are there now"),
         ("INSERT INTO audit_events SELECT org_id, occurred_at, actor_type, actor_id, actor_role, "
