@@ -38,7 +38,7 @@ def audit_row(**changes: Any) -> dict[str, Any]:
             "actor_type": "user", "actor_id": "alice", "actor_role": "admin",
             "credential_id": None, "action": "test", "resource_type": None, "resource_id": None,
             "outcome": "success", "status_code": 200, "request_id": None, "changed_fields": [],
-            **changes}  # fmt: skip
+            "subject_id": None, **changes}  # fmt: skip
 
 
 class Sent:
