@@ -74,7 +74,8 @@ class RequestContextMiddleware:
             if status_code == 500 and not response_started:
                 await _internal_error(scope, request_id)(scope, receive, send_with_id)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            # The template as OpenAPI writes it (`/v1/goals/{goal_id}`), without converters.
+            route = getattr(scope.get("route"), "path_format", "unmatched")
             seconds = time.perf_counter() - started
             _log.info(
                 "request",
