@@ -9,7 +9,7 @@ from fastapi import Depends, Response, status
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import ServiceDependency
-from app.http import CREATED_WITH_LOCATION
+from app.http import CREATED_WITH_LOCATION, LOCATION_HEADER
 from app.problems import problem_responses
 from app.session_outcomes.schemas import SessionOutcomeCreate, SessionOutcomeRead
 from app.session_outcomes.service import SessionOutcomeService
@@ -25,6 +25,7 @@ _REPLAYED: dict[int | str, dict[str, Any]] = {
     200: {
         "model": SessionOutcomeRead,
         "description": "Sent before with the same body: the first response, nothing new stored.",
+        "headers": {"Location": LOCATION_HEADER},
     }
 }
 
@@ -47,13 +48,14 @@ async def create_session_outcome(
     the goal's status, recorded in its revisions. Needs the `session_outcomes:write` scope."""
     recorded = await service.record(body)
     outcome = SessionOutcomeRead.model_validate(recorded.body)
+    location = f"/v1/session-outcomes/{outcome.id}"  # a replay names it as the first did
     if recorded.replayed:  # as first sent: its fields in the model's order, not jsonb's
         return JSONResponse(
             outcome.model_dump(mode="json"),
             status_code=status.HTTP_200_OK,
-            headers={"Idempotent-Replayed": "true"},
+            headers={"Idempotent-Replayed": "true", "Location": location},
         )
-    response.headers["Location"] = f"/v1/session-outcomes/{outcome.id}"
+    response.headers["Location"] = location
     return outcome
 
 

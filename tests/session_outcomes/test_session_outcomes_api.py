@@ -130,6 +130,7 @@ async def test_same_body_again_is_200_with_the_first_response(
     again = await api.http.post("/v1/session-outcomes", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
+    assert again.headers["Location"] == first.headers["Location"]
     assert list(again.json()) == list(first.json())  # in the same order too: jsonb has its own
     assert await count(connection, "progress_events") == 2
     changed = await api.http.post(
