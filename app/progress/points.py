@@ -100,7 +100,7 @@ def in_time_order(measurements: Sequence[Point]) -> Series:
     return Series.of(measurements)
 
 
-class Recorded(Series):
+class IdentifiedSeries(Series):
     """A goal's measurements as recording progress reads them (`Series`), with each point's
     event id: where a new measurement falls among points of the same time (the query orders
     ties by id)."""
@@ -110,24 +110,25 @@ class Recorded(Series):
     def __init__(self, times: list[float], ids: list[uuid.UUID], values: list[float]) -> None:
         super().__init__(times, values)
         if len(ids) != len(times):
-            raise ValueError("A recorded series needs an id for each time.")
+            raise ValueError("An identified series needs an id for each time.")
         self.ids = ids
 
 
-def with_measurement(read: Recorded, new: Measured, *, since: datetime) -> Series:
+def with_measurement(read: IdentifiedSeries, new: Measured, *, since: datetime) -> Series:
     """The points the measurements query would read once `new` is recorded too, from what it
     read before: every point since `since`, and the latest two whenever they were. The latest
     two of all are among what it read (those before `since` are read for being them), so the
     latest two after `new` are the latest two of what it read and `new`: the points kept run
     from the first since `since`, or the second to last if that is earlier. Ties in time are
-    ordered by id, as the query orders them. Lists are sliced, never a point made: hundreds
-    of points per goal at a million events."""
+    ordered by id, as the query orders them. Lists are copied and sliced, never a point made:
+    hundreds of points per goal at a million events."""
     at, id_, value = new
     times, ids = read.times, read.ids
     place = bisect_left(times, at)
     while place < len(times) and times[place] == at and ids[place] < id_:
         place += 1
-    times = [*times[:place], at, *times[place:]]
-    values = [*read.values[:place], value, *read.values[place:]]
+    times, values = times.copy(), read.values.copy()
+    times.insert(place, at)
+    values.insert(place, value)
     first = max(0, min(bisect_left(times, seconds(since)), len(times) - 2))
     return Series(times[first:], values[first:])

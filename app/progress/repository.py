@@ -31,7 +31,7 @@ from app.progress.figures import (
     points_by_goal,
 )
 from app.progress.models import ProgressEvent
-from app.progress.points import Point, Recorded
+from app.progress.points import IdentifiedSeries, Point
 from app.resources import visible_with
 
 
@@ -136,16 +136,16 @@ class ProgressRepository:
 
     async def facts_and_measured(
         self, goal_id: uuid.UUID, *, since: datetime
-    ) -> tuple[GoalFacts, Recorded, str] | None:
+    ) -> tuple[GoalFacts, IdentifiedSeries, str] | None:
         """The goal's facts (`facts_select`, scoping and all), what `measurements` reads for
         it, with each point's id (where the next event recorded would fall among them: see
-        `summary.with_measurement`), and its client's time zone. One query: recording
+        `points.with_measurement`), and its client's time zone. One query: recording
         progress reads them all."""
         values = {**self.scope, "goal_id": goal_id, "since": since}
         row = await fetch_one(self.session, facts_and_points_query(self.caller.role), values)
         if row is None:
             return None
-        measured = Recorded(row["times"] or [], row["ids"] or [], row["values"] or [])
+        measured = IdentifiedSeries(row["times"] or [], row["ids"] or [], row["values"] or [])
         return GoalFacts.of(row), measured, row["client_timezone"]
 
     async def facts_and_figures(

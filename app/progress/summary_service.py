@@ -19,7 +19,8 @@ from app.goals.models import GoalFacts, GoalView
 from app.goals.repository import GoalRepository
 from app.progress.days import local_days
 from app.progress.figures import GoalFigures, GoalTallies, HabitStep
-from app.progress.points import Measured, Point, Recorded, Series, seconds, with_measurement
+from app.progress.habits import habit_strength_on_days
+from app.progress.points import IdentifiedSeries, Measured, Point, Series, seconds, with_measurement
 from app.progress.repository import ProgressRepository
 from app.progress.summary import (
     TREND_WINDOW,
@@ -27,7 +28,6 @@ from app.progress.summary import (
     MeasureSpec,
     ProgressSummary,
     StepsSummary,
-    habit_strength_on_days,
     status_from_measurements,
     summarize,
 )
@@ -58,7 +58,7 @@ class Measurements:
     app/driver.py)."""
 
     since: datetime
-    measured: Recorded
+    measured: IdentifiedSeries
     timezone: str
 
     def points_with(self, new: Measured | None) -> Series:

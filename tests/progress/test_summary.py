@@ -13,11 +13,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.goals.vocabulary import ACHIEVEMENT_STATUSES
-from app.progress.points import Point, Series, seconds
-from app.progress.summary import (
+from app.progress.habits import (
     HABIT_DECIMALS,
     HABIT_HALF_LIFE_DAYS,
     HABIT_SPARSE_WINDOW_DAYS,
+    habit_strength,
+)
+from app.progress.points import Point, Series, seconds
+from app.progress.summary import (
     TREND_WINDOW,
     MeasureSpec,
     ProgressSummary,
@@ -27,7 +30,6 @@ from app.progress.summary import (
     _recent,
     expected_value,
     gas_t_score,
-    habit_strength,
     percent_complete,
     projected_achievement_date,
     status_from_measurements,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import driver
 from app.driver import DriverQuery
-from app.progress.summary import habit_strength
+from app.progress.habits import habit_strength
 from tests.api import Actor, Api, today_plus
 
 GAS = {"-2": "none", "-1": "some", "0": "expected", "1": "more", "2": "much more"}
