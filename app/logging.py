@@ -59,7 +59,8 @@ def configure_logging(level: str, *, json_logs: bool, cache: bool = False) -> No
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if json_logs
-        # Colours for a terminal only: a log written to a file stays plain text to grep.
+        # Colours for a terminal only (as stdout is when logging is configured): a log written
+        # to a file stays plain text to grep.
         else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
     )
     structlog.configure(

@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.caller import Caller
+from app.schemas import Identifier
 
 # Path parameters that name the record a request is about (no route has two of them).
 RESOURCE_PARAMS = {
@@ -66,11 +68,19 @@ def resource_of(request: Request, response: Response | None) -> tuple[str | None
 
 
 def subject_of(request: Request) -> str | None:
-    """Whom `request` is about besides its record, if its path names someone."""
+    """Whom `request` is about besides its record, if its path names someone by a valid id: a
+    refused path's text (too long, control characters) is the caller's to choose, and its
+    attempt is recorded without it."""
     for name in SUBJECT_PARAMS:
         if name in request.path_params:
-            return str(request.path_params[name])
+            try:
+                return _SUBJECT.validate_python(str(request.path_params[name]))
+            except ValidationError:
+                return None
     return None
+
+
+_SUBJECT: TypeAdapter[str] = TypeAdapter(Identifier)
 
 
 def visible_with(resource_type: str) -> Callable[[Visible], Visible]:

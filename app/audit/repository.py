@@ -20,6 +20,7 @@ class AuditFilters:
     action: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None
+    subject_id: str | None = None
     outcome: str | None = None
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
@@ -52,6 +53,7 @@ class AuditRepository:
             (AuditEvent.action, filters.action),
             (AuditEvent.resource_type, filters.resource_type),
             (AuditEvent.resource_id, filters.resource_id),
+            (AuditEvent.subject_id, filters.subject_id),
             (AuditEvent.outcome, filters.outcome),
         ):
             if value is not None:

@@ -38,6 +38,12 @@ async def list_audit_events(
     action: Text = None,
     resource_type: Text = None,
     resource_id: Text = None,
+    subject_id: Annotated[
+        Identifier | Absent,
+        Query(
+            description="Only events about this person: a clinician let into or out of a care team."
+        ),
+    ] = None,
     outcome: Annotated[Outcome | Absent, Query()] = None,
     occurred_after: Annotated[TimestampText | Absent, Query()] = None,
     occurred_before: Annotated[TimestampText | Absent, Query()] = None,
@@ -54,6 +60,7 @@ async def list_audit_events(
         action=action,
         resource_type=resource_type,
         resource_id=resource_id,
+        subject_id=subject_id,
         outcome=outcome,
         occurred_after=parse_timestamp(occurred_after, "occurred_after"),
         occurred_before=parse_timestamp(occurred_before, "occurred_before"),

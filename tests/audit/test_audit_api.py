@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -53,10 +54,11 @@ async def test_care_team_changes_name_the_clinician_let_in_or_out(api: Api) -> N
     alice = api.actor("clinician", sub="alice")
     robin = api.actor("client", sub="robin")
     client = await api.client(alice)
+    bob = f"bob-{uuid.uuid4()}"  # the trail is the organization's, shared with other tests
     team = f"/v1/clients/{client['id']}/care-team"
-    assert (await alice.put(f"{team}/bob")).status_code == 201
-    assert (await robin.delete(f"{team}/bob")).status_code == 403
-    assert (await alice.delete(f"{team}/bob")).status_code == 204
+    assert (await alice.put(f"{team}/{bob}")).status_code == 201
+    assert (await robin.delete(f"{team}/{bob}")).status_code == 403
+    assert (await alice.delete(f"{team}/{bob}")).status_code == 204
     await alice.get(team)
 
     events = (await admin.get("/v1/audit-events", params={"resource_id": client["id"]})).json()
@@ -66,10 +68,34 @@ async def test_care_team_changes_name_the_clinician_let_in_or_out(api: Api) -> N
     ]
     assert summary == [
         ("get_care_team", "alice", "client", None, 200),
-        ("remove_care_team_member", "alice", "client", "bob", 204),
-        ("remove_care_team_member", "robin", "client", "bob", 403),
-        ("add_care_team_member", "alice", "client", "bob", 201),
+        ("remove_care_team_member", "alice", "client", bob, 204),
+        ("remove_care_team_member", "robin", "client", bob, 403),
+        ("add_care_team_member", "alice", "client", bob, 201),
         ("create_client", "alice", "client", None, 201),
+    ]
+    about_bob = (await admin.get("/v1/audit-events", params={"subject_id": bob})).json()
+    assert [e["action"] for e in about_bob["items"]] == [
+        "remove_care_team_member",
+        "remove_care_team_member",
+        "add_care_team_member",
+    ]
+
+
+async def test_a_refused_care_team_path_is_recorded_without_its_text(api: Api) -> None:
+    """The subject a path names goes on the trail only once it is a valid id: an attempt with
+    text too long for it, or with control characters, is recorded all the same."""
+    admin = api.actor("admin", sub="root")
+    alice = api.actor("clinician", sub="alice")
+    robin = api.actor("client", sub="robin")
+    client = await api.client(alice)
+    team = f"/v1/clients/{client['id']}/care-team"
+    assert (await alice.put(f"{team}/{'x' * 256}")).status_code == 422
+    assert (await robin.delete(f"{team}/bob%00")).status_code == 422
+    events = (await admin.get("/v1/audit-events", params={"resource_id": client["id"]})).json()
+    summary = [(e["action"], e["actor_id"], e["subject_id"], e["outcome"]) for e in events["items"]]
+    assert summary[:2] == [
+        ("remove_care_team_member", "robin", None, "rejected"),
+        ("add_care_team_member", "alice", None, "rejected"),
     ]
 
 

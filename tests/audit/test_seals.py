@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.repository import SEALER_LOCK
+from app.audit.repository import _DIGEST, SEALER_LOCK
 from app.audit.seals import seal_pending, verify_chain
 from app.config import Settings
 from tests.api import Api
@@ -135,3 +135,36 @@ def test_the_verify_command_reports_the_chain(settings: Settings) -> None:
     output = run_cli("verify-audit", env={"DATABASE_URL": settings.database_url})
     assert output.splitlines()[-1].startswith("Audit chain intact:")
     assert "newer events not sealed yet (sealed once 0:05:00 old)" in output
+
+
+# The digest as it was before `subject_id`: events sealed then must read the same now.
+DIGEST_BEFORE_SUBJECTS = """
+SELECT count(*) AS events,
+       (array_agg(e.id ORDER BY e.id DESC))[1] AS through_id,
+       sha256(CAST(:previous AS bytea) || convert_to(coalesce(string_agg(json_build_array(
+           e.id, e.org_id,
+           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           e.actor_type, e.actor_id, e.actor_role, e.credential_id, e.action, e.resource_type,
+           e.resource_id, e.outcome, e.status_code, e.request_id, e.changed_fields)::text,
+           E'\\n' ORDER BY e.id), ''), 'UTF8')) AS hash
+FROM ({events}) AS e
+"""
+
+
+WITHOUT_SUBJECT = "SELECT * FROM audit_events WHERE org_id = :org AND subject_id IS NULL"
+WITH_SUBJECT = "SELECT * FROM audit_events WHERE org_id = :org AND subject_id IS NOT NULL"
+
+
+@pytest.mark.parametrize(("events", "same"), [(WITHOUT_SUBJECT, True), (WITH_SUBJECT, False)])
+async def test_events_without_a_subject_hash_as_they_did_before_subjects(
+    api: Api, connection: AsyncConnection, events: str, same: bool
+) -> None:
+    org = await activity(api)
+    values = {"org": org, "previous": b"seal"}
+    before = await connection.execute(
+        text(DIGEST_BEFORE_SUBJECTS.replace("{events}", events)), values
+    )
+    now = await connection.execute(text(_DIGEST.replace("{events}", events)), values)
+    (count, _, hash_before), (_, _, hash_now) = before.one(), now.one()
+    assert count >= 1
+    assert (bytes(hash_before) == bytes(hash_now)) is same
