@@ -120,24 +120,18 @@ def _a_name(value: str) -> str:
 
 # No control characters, no tab or line break, no space first or last: the validators' rules.
 IDENTIFIER_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
+# Held to the rule of names: an id matched exactly (" bob" would be another than "bob", and
+# nobody could tell them apart).
+_MATCHED_EXACTLY = (
+    _CLEAN,
+    AfterValidator(_a_name),
+    Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
+)
 # A user's id (a token's `sub`) and other names a system matches exactly.
-Identifier = Annotated[
-    str,
-    _bounded(255),
-    _CLEAN,
-    AfterValidator(_a_name),
-    Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
-]
+Identifier = Annotated[str, _bounded(255), *_MATCHED_EXACTLY]
 ShortCode = Annotated[str, _bounded(128), _CLEAN, _CLEAN_SCHEMA]
-# Another system's id for a record (an EHR's): matched exactly, so held to the rule of names
-# (" MRN-1" would be another client than "MRN-1", and nobody could tell them apart).
-ExternalCode = Annotated[
-    str,
-    _bounded(128),
-    _CLEAN,
-    AfterValidator(_a_name),
-    Field(json_schema_extra={"pattern": IDENTIFIER_PATTERN}),
-]
+# Another system's id for a record (an EHR's, such as an MRN): matched exactly too.
+ExternalCode = Annotated[str, _bounded(128), *_MATCHED_EXACTLY]
 
 
 def _not_blank(value: str) -> str:

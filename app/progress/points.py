@@ -123,11 +123,10 @@ def with_measurement(read: IdentifiedSeries, new: Measured, *, since: datetime) 
     ordered by id, as the query orders them. Lists are copied and sliced, never a point made:
     hundreds of points per goal at a million events."""
     at, id_, value = new
-    times, ids = read.times, read.ids
-    place = bisect_left(times, at)
-    while place < len(times) and times[place] == at and ids[place] < id_:
+    place = bisect_left(read.times, at)
+    while place < len(read) and read.times[place] == at and read.ids[place] < id_:
         place += 1
-    times, values = times.copy(), read.values.copy()
+    times, values = read.times.copy(), read.values.copy()
     times.insert(place, at)
     values.insert(place, value)
     first = max(0, min(bisect_left(times, seconds(since)), len(times) - 2))
